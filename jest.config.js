@@ -13,6 +13,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 60_000,
   // PGlite instances are heavy (~700 MB each); keep parallelism modest on 2-core machines.
   maxWorkers: process.env.CI ? 2 : '50%',

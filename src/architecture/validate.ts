@@ -211,7 +211,9 @@ export function validateArchitecture(
         const stride = block.stride ?? (isConv ? CONV_DEFAULTS.stride : window);
         const padding = isConv ? (block.padding ?? CONV_DEFAULTS.padding) : 'valid';
         const field = isConv ? 'kernelSize' : 'poolSize';
-        if (window > (h as number) || window > (w as number)) {
+        // A 'same' convolution pads its input, so a 3x3 kernel on a 2x2 map (VGG-16's last
+        // stage at 32x32) is fine; a 'valid' one, or a pooling window, cannot exceed its input.
+        if (padding === 'valid' && (window > (h as number) || window > (w as number))) {
           const why = isConv
             ? `kernel is larger than its ${h}x${w} input`
             : `spatial size collapses to zero: pool window is larger than its ${h}x${w} input`;

@@ -1,0 +1,54 @@
+import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { badInput, notFound } from '../errors.js';
+import { PageArgs, toPage, type ConnectionShape } from '../relay/connection.js';
+import { decodeIntId } from '../relay/global-id.js';
+import { CreateArchitectureInput } from './architecture.input.js';
+import type { ArchitectureService } from './architecture.service.js';
+import { Architecture, ArchitectureConnection, Layer } from './architecture.type.js';
+
+@Resolver(() => Architecture)
+export class ArchitectureResolver {
+  constructor(private readonly service: ArchitectureService) {}
+
+  @Query(() => ArchitectureConnection, { description: 'Every architecture, oldest first.' })
+  architectures(@Args() page: PageArgs): Promise<ConnectionShape<Architecture>> {
+    return this.service.findMany(toPage(page));
+  }
+
+  @Query(() => Architecture, { nullable: true, description: 'One architecture, by `id` or by `name`.' })
+  architecture(
+    @Arg('id', () => ID, { nullable: true }) id?: string,
+    @Arg('name', () => String, { nullable: true }) name?: string,
+  ): Promise<Architecture | null> {
+    if ((id == null) === (name == null)) throw badInput('id', id ?? null, 'give exactly one of id and name');
+    return id != null ? this.service.findOne(decodeIntId(id, 'Architecture', 'id')) : this.service.findByName(name as string);
+  }
+
+  @FieldResolver(() => [Layer], { description: 'Layers in order, the implicit classifier last.' })
+  layers(@Root() architecture: Architecture): Promise<Layer[]> {
+    return this.service.layersOf(architecture.key);
+  }
+
+  @Mutation(() => Architecture, { description: 'Validates and stores an architecture; nothing is stored on error.' })
+  createArchitecture(@Arg('input', () => CreateArchitectureInput) input: CreateArchitectureInput): Promise<Architecture> {
+    return this.service.create({ ...input, blocks: input.blocks?.map((b) => ({ ...b })) });
+  }
+
+  @Mutation(() => ID, { description: 'Deletes a user architecture and its layers; returns its id.' })
+  async deleteArchitecture(@Arg('id', () => ID) id: string): Promise<string> {
+    await this.service.delete(decodeIntId(id, 'Architecture', 'id'), id);
+    return id;
+  }
+}
+
+@Resolver(() => Layer)
+export class LayerResolver {
+  constructor(private readonly service: ArchitectureService) {}
+
+  @FieldResolver(() => Architecture)
+  async architecture(@Root() layer: Layer): Promise<Architecture> {
+    const found = await this.service.findOne(layer.architectureKey);
+    if (!found) throw notFound('Architecture', String(layer.architectureKey));
+    return found;
+  }
+}

@@ -1,0 +1,30 @@
+import type { ArchitectureService } from '../architecture/architecture.service.js';
+import type { DatasetService } from '../dataset/dataset.service.js';
+import { parseGlobalId } from '../relay/global-id.js';
+import type { Node } from '../relay/node.type.js';
+
+/** Resolves any global id to its object, or null when it names nothing. */
+export class NodeService {
+  constructor(
+    private readonly architectures: ArchitectureService,
+    private readonly datasets: DatasetService,
+  ) {}
+
+  async findOne(id: string): Promise<Node | null> {
+    const decoded = parseGlobalId(id);
+    if (!decoded) return null;
+    const key = Number(decoded.key);
+    switch (decoded.type) {
+      case 'Architecture':
+        return Number.isSafeInteger(key) ? this.architectures.findOne(key) : null;
+      case 'Layer':
+        return Number.isSafeInteger(key) ? this.architectures.findLayer(key) : null;
+      case 'Dataset':
+        return this.datasets.findByName(decoded.key);
+    }
+  }
+
+  findMany(ids: readonly string[]): Promise<(Node | null)[]> {
+    return Promise.all(ids.map((id) => this.findOne(id)));
+  }
+}

@@ -1,0 +1,40 @@
+import { badInput } from '../errors.js';
+
+/** Node types that have global ids. */
+export type NodeTypeName = 'Architecture' | 'Layer' | 'Dataset';
+const NODE_TYPES: readonly NodeTypeName[] = ['Architecture', 'Layer', 'Dataset'];
+
+/** Opaque, stable global id: base64url of `Type:key`. */
+export function toGlobalId(type: NodeTypeName, key: string | number): string {
+  return Buffer.from(`${type}:${key}`, 'utf8').toString('base64url');
+}
+
+export interface DecodedId {
+  readonly type: NodeTypeName;
+  readonly key: string;
+}
+
+/** Decodes a global id, or null when it is not one of ours. */
+export function parseGlobalId(id: string): DecodedId | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) return null;
+  const text = Buffer.from(id, 'base64url').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) return null;
+  const type = text.slice(0, colon) as NodeTypeName;
+  const key = text.slice(colon + 1);
+  if (!NODE_TYPES.includes(type) || key.length === 0) return null;
+  return { type, key };
+}
+
+/**
+ * Decodes a global id that must name a `type` with an integer key; throws BAD_USER_INPUT naming
+ * `field` otherwise.
+ */
+export function decodeIntId(id: string, type: NodeTypeName, field: string): number {
+  const decoded = parseGlobalId(id);
+  const key = decoded?.type === type ? Number(decoded.key) : NaN;
+  if (!Number.isSafeInteger(key) || key < 1) {
+    throw badInput(field, id, `is not the id of a ${type}`);
+  }
+  return key;
+}

@@ -1,0 +1,153 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { buildAppSchema, type GraphQLContext } from '../api/schema.js';
+import { createContainer, createServices, type Services } from '../api/services.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { openStore, pgliteDirOf, ping, type Store } from '../store/db.js';
+import { appliedMigrationCount, expectedMigrationCount, migrate } from '../store/migrate.js';
+import { maskError } from './errors.js';
+import { HomeLock } from './home-lock.js';
+import { handleGraphQL, sendJson } from './http.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** A started server: HTTP and WebSocket on one port, with its store and services. */
+export interface RunningServer {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly store: Store;
+  readonly services: Services;
+  /** Graceful shutdown: stops accepting, closes sockets, waits for requests, closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (PGlite under `config.home`, or PostgreSQL), applies migrations, stores the
+ * presets, then serves GraphQL over HTTP and WebSocket on `config.port`.
+ */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const lock = config.databaseUrl === null ? HomeLock.acquire(config.home) : null;
+  let store: Store | null = null;
+  try {
+    store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirOf(config.home) });
+    await migrate(store);
+    const services = createServices(store, config);
+    const seeded = await services.architectures.seedPresets();
+    if (seeded > 0) log.info('stored preset architectures', { count: seeded });
+    return await serve(config, log, store, services, lock);
+  } catch (error) {
+    await store?.close().catch(() => undefined);
+    lock?.release();
+    throw error;
+  }
+}
+
+async function serve(
+  config: Config,
+  log: Logger,
+  store: Store,
+  services: Services,
+  lock: HomeLock | null,
+): Promise<RunningServer> {
+  const schema = buildAppSchema();
+  const container = createContainer(services);
+  const context = async (): Promise<GraphQLContext> => ({ container });
+  const format = (formatted: GraphQLFormattedError, original: unknown) => maskError(formatted, original, log);
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: true,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: format,
+  });
+  await apollo.start();
+
+  const expectedMigrations = expectedMigrationCount();
+  let closing = false;
+  const inFlight = new Set<Promise<void>>();
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      if (closing) return sendJson(res, 503, { status: 'shutting down' });
+      try {
+        await ping(store);
+        const applied = await appliedMigrationCount(store);
+        if (applied < expectedMigrations) {
+          return sendJson(res, 503, { status: 'migrations pending', applied, expected: expectedMigrations });
+        }
+        return sendJson(res, 200, { status: 'ready', database: store.kind, migrations: applied });
+      } catch (error) {
+        log.warn('readiness check failed', { error });
+        return sendJson(res, 503, { status: 'database unreachable' });
+      }
+    }
+    if (path === GRAPHQL_PATH) return handleGraphQL(apollo, req, res, context);
+    sendJson(res, 404, { error: `no route for ${path}`, routes: [GRAPHQL_PATH, '/healthz', '/readyz'] });
+  };
+
+  const http: Server = createServer((req, res) => {
+    const work = route(req, res)
+      .catch((error: unknown) => {
+        log.error('request failed', { error, url: req.url });
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+        else res.end();
+      })
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  });
+
+  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: 1_000_000 });
+  const wsServer = useServer<Record<string, unknown>>(
+    {
+      schema,
+      context: () => ({ container }),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : undefined,
+    },
+    wss,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}${GRAPHQL_PATH}`;
+  log.info('filterscope is serving', { url, database: store.kind, location: store.location });
+
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      log.info('shutting down');
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      await wsServer.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await Promise.allSettled([...inFlight]);
+      http.closeIdleConnections();
+      await apollo.stop();
+      await httpClosed;
+      await store.close();
+      lock?.release();
+      log.info('stopped');
+    })();
+    return closed;
+  };
+
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, store, services, close };
+}

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgliteDatabase } from 'drizzle-orm/pglite';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type { Store } from './db.js';
+
+/** The committed drizzle-kit output, at the package root (from src/store or dist/store). */
+export const MIGRATIONS_FOLDER = join(__dirname, '..', '..', 'migrations');
+
+/** Advisory lock key so that two processes starting together do not migrate at once. */
+const MIGRATION_LOCK = 727_001;
+
+/** Applies every pending migration; a rerun changes nothing. */
+export async function migrate(store: Store): Promise<void> {
+  if (store.kind === 'pglite') {
+    await migratePglite(store.db as unknown as PgliteDatabase, { migrationsFolder: MIGRATIONS_FOLDER });
+    return;
+  }
+  await store.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await migratePostgres(tx as unknown as PostgresJsDatabase, { migrationsFolder: MIGRATIONS_FOLDER });
+  });
+}
+
+/** Number of migrations committed in the migrations folder. */
+export function expectedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as {
+    entries: unknown[];
+  };
+  return journal.entries.length;
+}
+
+/** Number of migrations recorded as applied in the database (0 before the first). */
+export async function appliedMigrationCount(store: Store): Promise<number> {
+  try {
+    const rows = await store.rows<{ n: number | string }>(
+      sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,78 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startServer, type RunningServer } from '../../src/server/app.js';
+import { freshHome, freshPostgresDatabase, type DatabaseKind } from './database.js';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestServer {
+  readonly server: RunningServer;
+  readonly config: Config;
+  /** POSTs one operation to /graphql over real HTTP. */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client on the same port; closed by `stop`. */
+  ws(): Client;
+  stop(): Promise<void>;
+}
+
+/** Starts a real server on a free port over a fresh PGlite copy or a fresh PostgreSQL database. */
+export async function startTestServer(kind: DatabaseKind = 'pglite', env: Record<string, string> = {}): Promise<TestServer> {
+  const home = freshHome();
+  const pg = kind === 'postgres' ? await freshPostgresDatabase() : null;
+  const config = loadConfig({
+    PORT: '0',
+    FILTERSCOPE_HOME: home.home,
+    FILTERSCOPE_RUNNERS: '0',
+    ...(pg ? { DATABASE_URL: pg.url } : {}),
+    ...env,
+  });
+  const log = createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error');
+  const server = await startServer(config, log);
+  const clients: Client[] = [];
+  return {
+    server,
+    config,
+    async gql(query, variables) {
+      const res = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, ...((await res.json()) as object) };
+    },
+    ws() {
+      const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await server.close();
+      await pg?.cleanup();
+      home.cleanup();
+    },
+  };
+}
+
+/** Runs one query over graphql-ws and returns its single result. */
+export function wsQuery<T>(client: Client, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+  return new Promise((resolve, reject) => {
+    let result: GraphQLResponse<T> | undefined;
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          result = { status: 0, ...(value as object) } as GraphQLResponse<T>;
+        },
+        error: reject,
+        complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
+      },
+    );
+  });
+}
