@@ -64,11 +64,20 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: env.HOST && env.HOST.length > 0 ? env.HOST : '127.0.0.1',
     databaseUrl,
-    home: resolve(env.FILTERSCOPE_HOME && env.FILTERSCOPE_HOME.length > 0 ? env.FILTERSCOPE_HOME : '.filterscope'),
+    home: resolve(
+      env.FILTERSCOPE_HOME && env.FILTERSCOPE_HOME.length > 0
+        ? env.FILTERSCOPE_HOME
+        : '.filterscope',
+    ),
     dataPath: env.FILTERSCOPE_DATA,
     runners: integer(env, 'FILTERSCOPE_RUNNERS', 1, 0, 64),
     backend: oneOf(env, 'FILTERSCOPE_BACKEND', BACKEND_CHOICES, 'auto'),
     maxParameters: integer(env, 'FILTERSCOPE_MAX_PARAMETERS', 200_000_000, 1, 2_000_000_000),
-    logLevel: oneOf(env, 'FILTERSCOPE_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logLevel: oneOf(
+      env,
+      'FILTERSCOPE_LOG_LEVEL',
+      ['debug', 'info', 'warn', 'error'] as const,
+      'info',
+    ),
   };
 }

@@ -20,7 +20,12 @@ export function createLogger(
 ): Logger {
   const emit = (at: LogLevel, message: string, fields: Record<string, unknown> = {}): void => {
     if (RANK[at] < RANK[level]) return;
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg: message, ...base };
+    const record: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: at,
+      msg: message,
+      ...base,
+    };
     for (const [k, v] of Object.entries(fields)) {
       record[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v;
     }

@@ -21,7 +21,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve();
     case 'migrate': {
       const config = loadConfig();
-      const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirOf(config.home) });
+      const store = await openStore({
+        databaseUrl: config.databaseUrl,
+        pgliteDir: pgliteDirOf(config.home),
+      });
       await migrate(store);
       await store.close();
       process.stdout.write(`migrations applied to ${store.location}\n`);

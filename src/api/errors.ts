@@ -1,14 +1,27 @@
 import { GraphQLError } from 'graphql';
 
 /** Error codes a client can act on (extensions.code). */
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'UNAUTHENTICATED';
+export type ErrorCode =
+  'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'UNAUTHENTICATED';
 
-const coded = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError =>
-  new GraphQLError(message, { extensions: { code, ...extra } });
+const coded = (
+  code: ErrorCode,
+  message: string,
+  extra: Record<string, unknown> = {},
+): GraphQLError => new GraphQLError(message, { extensions: { code, ...extra } });
 
 /** A client mistake: `field` is the input path (e.g. `input.blocks[2].filters`). */
-export const badInput = (field: string, value: unknown, why: string, extra: Record<string, unknown> = {}): GraphQLError =>
-  coded('BAD_USER_INPUT', `${field}: ${why}, got ${JSON.stringify(value) ?? String(value)}`, { field, value, ...extra });
+export const badInput = (
+  field: string,
+  value: unknown,
+  why: string,
+  extra: Record<string, unknown> = {},
+): GraphQLError =>
+  coded('BAD_USER_INPUT', `${field}: ${why}, got ${JSON.stringify(value) ?? String(value)}`, {
+    field,
+    value,
+    ...extra,
+  });
 
 export const notFound = (what: string, id: string): GraphQLError =>
   coded('NOT_FOUND', `${what} ${JSON.stringify(id)} does not exist`, { id });

@@ -15,7 +15,10 @@ export interface Services {
   readonly nodes: NodeService;
 }
 
-export function createServices(store: Store, config: Pick<Config, 'maxParameters' | 'dataPath'>): Services {
+export function createServices(
+  store: Store,
+  config: Pick<Config, 'maxParameters' | 'dataPath'>,
+): Services {
   const architectures = new ArchitectureService(store, { maxParameters: config.maxParameters });
   const datasets = new DatasetService(config.dataPath);
   return { architectures, datasets, nodes: new NodeService(architectures, datasets) };

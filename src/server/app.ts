@@ -35,7 +35,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const lock = config.databaseUrl === null ? HomeLock.acquire(config.home) : null;
   let store: Store | null = null;
   try {
-    store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirOf(config.home) });
+    store = await openStore({
+      databaseUrl: config.databaseUrl,
+      pgliteDir: pgliteDirOf(config.home),
+    });
     await migrate(store);
     const services = createServices(store, config);
     const seeded = await services.architectures.seedPresets();
@@ -58,7 +61,8 @@ async function serve(
   const schema = buildAppSchema();
   const container = createContainer(services);
   const context = async (): Promise<GraphQLContext> => ({ container });
-  const format = (formatted: GraphQLFormattedError, original: unknown) => maskError(formatted, original, log);
+  const format = (formatted: GraphQLFormattedError, original: unknown) =>
+    maskError(formatted, original, log);
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -82,7 +86,11 @@ async function serve(
         await ping(store);
         const applied = await appliedMigrationCount(store);
         if (applied < expectedMigrations) {
-          return sendJson(res, 503, { status: 'migrations pending', applied, expected: expectedMigrations });
+          return sendJson(res, 503, {
+            status: 'migrations pending',
+            applied,
+            expected: expectedMigrations,
+          });
         }
         return sendJson(res, 200, { status: 'ready', database: store.kind, migrations: applied });
       } catch (error) {
@@ -91,14 +99,22 @@ async function serve(
       }
     }
     if (path === GRAPHQL_PATH) return handleGraphQL(apollo, req, res, context);
-    sendJson(res, 404, { error: `no route for ${path}`, routes: [GRAPHQL_PATH, '/healthz', '/readyz'] });
+    sendJson(res, 404, {
+      error: `no route for ${path}`,
+      routes: [GRAPHQL_PATH, '/healthz', '/readyz'],
+    });
   };
 
   const http: Server = createServer((req, res) => {
     const work = route(req, res)
       .catch((error: unknown) => {
         log.error('request failed', { error, url: req.url });
-        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+        if (!res.headersSent)
+          sendJson(res, 500, {
+            errors: [
+              { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+            ],
+          });
         else res.end();
       })
       .finally(() => inFlight.delete(work));
@@ -112,7 +128,9 @@ async function serve(
       context: () => ({ container }),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : undefined,
+        result.errors
+          ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) }
+          : undefined,
     },
     wss,
   );

@@ -21,7 +21,11 @@ const CLIENT_CODES = new Set([
  * Keeps client errors as they are; logs anything else with its context and answers
  * `INTERNAL_SERVER_ERROR` without internals. Used by HTTP and WebSocket alike.
  */
-export function maskError(formatted: GraphQLFormattedError, original: unknown, log: Logger): GraphQLFormattedError {
+export function maskError(
+  formatted: GraphQLFormattedError,
+  original: unknown,
+  log: Logger,
+): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && CLIENT_CODES.has(code)) {
     const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};

@@ -19,6 +19,8 @@ export interface Store {
   readonly db: Db;
   /** Where it lives: the PGlite folder, or the PostgreSQL URL without its password. */
   readonly location: string;
+  /** The PostgreSQL URL, or null for PGlite. */
+  readonly url: string | null;
   /** Runs raw SQL and returns its rows (the drivers shape results differently). */
   rows<T extends Record<string, unknown>>(query: SQL): Promise<T[]>;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       kind: 'pglite',
       db,
       location: options.pgliteDir,
+      url: null,
       rows: async <T extends Record<string, unknown>>(query: SQL) =>
         ((await db.execute(query)) as unknown as { rows: T[] }).rows,
       close: () => client.close(),
@@ -53,7 +56,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     kind: 'postgres',
     db,
     location: redact(options.databaseUrl),
-    rows: async <T extends Record<string, unknown>>(query: SQL) => (await db.execute(query)) as unknown as T[],
+    url: options.databaseUrl,
+    rows: async <T extends Record<string, unknown>>(query: SQL) =>
+      (await db.execute(query)) as unknown as T[],
     close: () => client.end({ timeout: 5 }),
   };
 }

@@ -20,7 +20,10 @@ const CREATE = `mutation Create($input: CreateArchitectureInput!) {
   createArchitecture(input: $input) { id name labels inputShape parameterCount flops
     layers { id index name kind filters kernelSize outputShape parameterCount } }
 }`;
-const tiny = (name: string, blocks: unknown[] = [{ kind: 'CONV', filters: 8 }, { kind: 'MAX_POOL' }]) => ({
+const tiny = (
+  name: string,
+  blocks: unknown[] = [{ kind: 'CONV', filters: 8 }, { kind: 'MAX_POOL' }],
+) => ({
   name,
   inputShape: [16, 16, 3],
   labels: 4,
@@ -34,7 +37,8 @@ type ListData = {
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 };
-const count = async () => (await t.gql<ListData>(LIST, { first: 1 })).data!.architectures.totalCount;
+const count = async () =>
+  (await t.gql<ListData>(LIST, { first: 1 })).data!.architectures.totalCount;
 
 describe('health', () => {
   it('answers /healthz and /readyz with the database and migrations', async () => {
@@ -42,7 +46,11 @@ describe('health', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', database: 'pglite', migrations: 1 });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      database: 'pglite',
+      migrations: 1,
+    });
   });
 });
 
@@ -50,12 +58,23 @@ describe('architectures', () => {
   it('lists the presets stored at first start, with layers and counts', async () => {
     const res = await t.gql<ListData>(LIST, { first: 200 });
     const names = res.data!.architectures.edges.map((e) => e.node.name);
-    expect(names).toEqual(expect.arrayContaining(['VGG-16/CIFAR-10', 'VGG-6/28x28x1', 'AVGG-16/CIFAR-100']));
-    const one = await t.gql<{ architecture: { parameterCount: number; flops: number; layers: { name: string }[] } }>(
-      `{ architecture(name: "VGG-6/28x28x1") { parameterCount flops layers { name } } }`,
+    expect(names).toEqual(
+      expect.arrayContaining(['VGG-16/CIFAR-10', 'VGG-6/28x28x1', 'AVGG-16/CIFAR-100']),
     );
+    const one = await t.gql<{
+      architecture: { parameterCount: number; flops: number; layers: { name: string }[] };
+    }>(`{ architecture(name: "VGG-6/28x28x1") { parameterCount flops layers { name } } }`);
     expect(one.data!.architecture.layers.map((l) => l.name)).toEqual([
-      'conv1', 'conv2', 'maxPool1', 'conv3', 'conv4', 'maxPool2', 'conv5', 'maxPool3', 'flatten1', 'classifier',
+      'conv1',
+      'conv2',
+      'maxPool1',
+      'conv3',
+      'conv4',
+      'maxPool2',
+      'conv5',
+      'maxPool3',
+      'flatten1',
+      'classifier',
     ]);
   });
 
@@ -63,7 +82,8 @@ describe('architectures', () => {
     const page1 = (await t.gql<ListData>(LIST, { first: 3 })).data!.architectures;
     expect(page1.edges).toHaveLength(3);
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    const page2 = (await t.gql<ListData>(LIST, { first: 3, after: page1.pageInfo.endCursor })).data!.architectures;
+    const page2 = (await t.gql<ListData>(LIST, { first: 3, after: page1.pageInfo.endCursor })).data!
+      .architectures;
     const ids1 = page1.edges.map((e) => e.node.id);
     expect(page2.edges.map((e) => e.node.id).some((id) => ids1.includes(id))).toBe(false);
     const tooMany = await t.gql(LIST, { first: 201 });
@@ -74,10 +94,9 @@ describe('architectures', () => {
 
   it('creates an architecture, resolves it by node id, and deletes it', async () => {
     const before = await count();
-    const created = await t.gql<{ createArchitecture: { id: string; layers: { id: string; outputShape: number[] }[] } }>(
-      CREATE,
-      { input: tiny('tiny-created') },
-    );
+    const created = await t.gql<{
+      createArchitecture: { id: string; layers: { id: string; outputShape: number[] }[] };
+    }>(CREATE, { input: tiny('tiny-created') });
     expect(created.errors).toBeUndefined();
     const arch = created.data!.createArchitecture;
     expect(arch.layers.map((l) => l.outputShape)).toEqual([[16, 16, 8], [8, 8, 8], [512], [4]]);
@@ -87,12 +106,20 @@ describe('architectures', () => {
       `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Architecture { name } ... on Layer { name } } }`,
       { ids: [arch.id, arch.layers[0]!.id, 'bm90LWFuLWlk'] },
     );
-    expect(nodes.data!.nodes.map((n) => n?.__typename ?? null)).toEqual(['Architecture', 'Layer', null]);
+    expect(nodes.data!.nodes.map((n) => n?.__typename ?? null)).toEqual([
+      'Architecture',
+      'Layer',
+      null,
+    ]);
 
-    const deleted = await t.gql(`mutation($id: ID!) { deleteArchitecture(id: $id) }`, { id: arch.id });
+    const deleted = await t.gql(`mutation($id: ID!) { deleteArchitecture(id: $id) }`, {
+      id: arch.id,
+    });
     expect(deleted.data).toEqual({ deleteArchitecture: arch.id });
     expect(await count()).toBe(before);
-    const again = await t.gql(`mutation($id: ID!) { deleteArchitecture(id: $id) }`, { id: arch.id });
+    const again = await t.gql(`mutation($id: ID!) { deleteArchitecture(id: $id) }`, {
+      id: arch.id,
+    });
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
@@ -106,19 +133,79 @@ describe('architectures', () => {
   describe('bad input: a coded error naming the field and value, and nothing stored', () => {
     const cases: [string, Record<string, unknown>, string, unknown][] = [
       ['unknown block kind', tiny('bad-1', [{ kind: 'LSTM' }]), 'LSTM', undefined],
-      ['negative filters', tiny('bad-2', [{ kind: 'CONV', filters: -4 }]), 'input.blocks[0].filters', -4],
-      ['zero units', tiny('bad-3', [{ kind: 'FLATTEN' }, { kind: 'DENSE', units: 0 }]), 'input.blocks[1].units', 0],
-      ['valid kernel larger than input', tiny('bad-4', [{ kind: 'CONV', filters: 4, kernelSize: 21, padding: 'VALID' }]), 'input.blocks[0].kernelSize', 21],
-      ['collapse to zero', tiny('bad-5', [1, 2, 3, 4, 5].map(() => ({ kind: 'MAX_POOL' }))), 'input.blocks[4].poolSize', 2],
-      ['stride collapse', tiny('bad-6', [{ kind: 'MAX_POOL', poolSize: 16, stride: 40 }, { kind: 'CONV', filters: 2, kernelSize: 2, padding: 'VALID' }]), 'input.blocks[1].kernelSize', 2],
-      ['over the parameter limit', tiny('bad-7', [{ kind: 'FLATTEN' }, { kind: 'DENSE', units: 60000 }, { kind: 'DENSE', units: 60000 }]), 'input.blocks[2].units', 60000],
-      ['field of another kind', tiny('bad-8', [{ kind: 'MAX_POOL', filters: 3 }]), 'input.blocks[0].filters', 3],
-      ['dropout rate of 1.5', tiny('bad-9', [{ kind: 'DROPOUT', rate: 1.5 }]), 'input.blocks[0].rate', 1.5],
+      [
+        'negative filters',
+        tiny('bad-2', [{ kind: 'CONV', filters: -4 }]),
+        'input.blocks[0].filters',
+        -4,
+      ],
+      [
+        'zero units',
+        tiny('bad-3', [{ kind: 'FLATTEN' }, { kind: 'DENSE', units: 0 }]),
+        'input.blocks[1].units',
+        0,
+      ],
+      [
+        'valid kernel larger than input',
+        tiny('bad-4', [{ kind: 'CONV', filters: 4, kernelSize: 21, padding: 'VALID' }]),
+        'input.blocks[0].kernelSize',
+        21,
+      ],
+      [
+        'collapse to zero',
+        tiny(
+          'bad-5',
+          [1, 2, 3, 4, 5].map(() => ({ kind: 'MAX_POOL' })),
+        ),
+        'input.blocks[4].poolSize',
+        2,
+      ],
+      [
+        'stride collapse',
+        tiny('bad-6', [
+          { kind: 'MAX_POOL', poolSize: 16, stride: 40 },
+          { kind: 'CONV', filters: 2, kernelSize: 2, padding: 'VALID' },
+        ]),
+        'input.blocks[1].kernelSize',
+        2,
+      ],
+      [
+        'over the parameter limit',
+        tiny('bad-7', [
+          { kind: 'FLATTEN' },
+          { kind: 'DENSE', units: 60000 },
+          { kind: 'DENSE', units: 60000 },
+        ]),
+        'input.blocks[2].units',
+        60000,
+      ],
+      [
+        'field of another kind',
+        tiny('bad-8', [{ kind: 'MAX_POOL', filters: 3 }]),
+        'input.blocks[0].filters',
+        3,
+      ],
+      [
+        'dropout rate of 1.5',
+        tiny('bad-9', [{ kind: 'DROPOUT', rate: 1.5 }]),
+        'input.blocks[0].rate',
+        1.5,
+      ],
       ['one label', { ...tiny('bad-10'), labels: 1 }, 'input.labels', 1],
-      ['2-D input shape', { ...tiny('bad-11'), inputShape: [16, 16] }, 'input.inputShape', [16, 16]],
+      [
+        '2-D input shape',
+        { ...tiny('bad-11'), inputShape: [16, 16] },
+        'input.inputShape',
+        [16, 16],
+      ],
       ['empty name', tiny(''), 'input.name', ''],
       ['name taken by a preset', tiny('VGG-16/CIFAR-10'), 'input.name', 'VGG-16/CIFAR-10'],
-      ['a string for filters', tiny('bad-14', [{ kind: 'CONV', filters: 'eight' }]), 'eight', undefined],
+      [
+        'a string for filters',
+        tiny('bad-14', [{ kind: 'CONV', filters: 'eight' }]),
+        'eight',
+        undefined,
+      ],
       ['a float for an Int', tiny('bad-15', [{ kind: 'CONV', filters: 2.5 }]), '2.5', undefined],
     ];
     it.each(cases)('%s', async (_name, input, field, value) => {
@@ -155,12 +242,20 @@ describe('architectures', () => {
 
 describe('datasets', () => {
   it('lists the procedural dataset as available and the file datasets with what is missing', async () => {
-    const res = await t.gql<{ datasets: { name: string; available: boolean; labels: number; missingFiles: string[] }[] }>(
+    const res = await t.gql<{
+      datasets: { name: string; available: boolean; labels: number; missingFiles: string[] }[];
+    }>(
       `{ datasets { name available labels labelNames inputShape trainSize testSize location missingFiles } }`,
     );
     const byName = new Map(res.data!.datasets.map((d) => [d.name, d]));
     expect(byName.get('procedural')?.available).toBe(true);
-    expect([...byName.keys()]).toEqual(['procedural', 'fashion-mnist', 'mnist', 'cifar-10', 'cifar-100']);
+    expect([...byName.keys()]).toEqual([
+      'procedural',
+      'fashion-mnist',
+      'mnist',
+      'cifar-10',
+      'cifar-100',
+    ]);
     const cifar = byName.get('cifar-100')!;
     expect(cifar.labels).toBe(100);
     if (!cifar.available) expect(cifar.missingFiles).toEqual(['train.bin', 'test.bin']);
@@ -170,7 +265,10 @@ describe('datasets', () => {
 describe('WebSocket (graphql-transport-ws) on the same path', () => {
   it('handshakes and answers a query', async () => {
     const client = t.ws();
-    const res = await wsQuery<{ architecture: { name: string } }>(client, `{ architecture(name: "VGG-16/CIFAR-10") { name } }`);
+    const res = await wsQuery<{ architecture: { name: string } }>(
+      client,
+      `{ architecture(name: "VGG-16/CIFAR-10") { name } }`,
+    );
     expect(res.data?.architecture.name).toBe('VGG-16/CIFAR-10');
     const bad = await wsQuery(client, `{ architectures(first: 0) { totalCount } }`);
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

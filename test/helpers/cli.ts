@@ -22,7 +22,8 @@ export function ensureBuilt(): void {
       mkdirSync(lock);
       break;
     } catch {
-      if (waited > 120_000) throw new Error(`${lock} is held for over 2 minutes; remove it if no build runs`);
+      if (waited > 120_000)
+        throw new Error(`${lock} is held for over 2 minutes; remove it if no build runs`);
       execFileSync('sleep', ['0.2']);
     }
   }
@@ -34,10 +35,14 @@ export function ensureBuilt(): void {
       built = 0;
     }
     if (built >= newestSource(join(ROOT, 'src'))) return;
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+      },
+    );
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -53,16 +58,26 @@ export interface CliProcess {
 
 /** Spawns `node dist/main.js ...args` with `env` added to the environment. */
 export function runCli(args: readonly string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   return { child, output: () => text, exited };
 }
 
 /** Polls `url` until it answers 200, or throws after `timeoutMs` with the process output. */
-export async function waitForReady(url: string, proc: CliProcess, timeoutMs: number): Promise<number> {
+export async function waitForReady(
+  url: string,
+  proc: CliProcess,
+  timeoutMs: number,
+): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     try {
@@ -71,7 +86,8 @@ export async function waitForReady(url: string, proc: CliProcess, timeoutMs: num
     } catch {
       // not listening yet
     }
-    if (proc.child.exitCode !== null) throw new Error(`filterscope exited early:\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`filterscope exited early:\n${proc.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`not ready within ${timeoutMs} ms:\n${proc.output()}`);

@@ -11,7 +11,9 @@ export type DatabaseKind = 'pglite' | 'postgres';
 export function databaseKinds(): DatabaseKind[] {
   if (TEST_DATABASE_URL === '') {
     // Said once per suite so that a skipped PostgreSQL run is never silent.
-    console.warn('TEST_DATABASE_URL is not set: PostgreSQL variants of this suite are skipped (npm run test:pg runs them)');
+    console.warn(
+      'TEST_DATABASE_URL is not set: PostgreSQL variants of this suite are skipped (npm run test:pg runs them)',
+    );
     return ['pglite'];
   }
   return ['pglite', 'postgres'];
@@ -26,7 +28,10 @@ export function freshHome(): { home: string; cleanup: () => void } {
 }
 
 /** A new, empty PostgreSQL database for one suite, dropped by `cleanup`. */
-export async function freshPostgresDatabase(): Promise<{ url: string; cleanup: () => Promise<void> }> {
+export async function freshPostgresDatabase(): Promise<{
+  url: string;
+  cleanup: () => Promise<void>;
+}> {
   const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => undefined });
   const name = `filterscope_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   await admin.unsafe(`create database ${name}`);

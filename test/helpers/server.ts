@@ -15,14 +15,20 @@ export interface TestServer {
   readonly server: RunningServer;
   readonly config: Config;
   /** POSTs one operation to /graphql over real HTTP. */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResponse<T>>;
   /** A graphql-ws client on the same port; closed by `stop`. */
   ws(): Client;
   stop(): Promise<void>;
 }
 
 /** Starts a real server on a free port over a fresh PGlite copy or a fresh PostgreSQL database. */
-export async function startTestServer(kind: DatabaseKind = 'pglite', env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  kind: DatabaseKind = 'pglite',
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const home = freshHome();
   const pg = kind === 'postgres' ? await freshPostgresDatabase() : null;
   const config = loadConfig({
@@ -47,7 +53,12 @@ export async function startTestServer(kind: DatabaseKind = 'pglite', env: Record
       return { status: res.status, ...((await res.json()) as object) };
     },
     ws() {
-      const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      const client = createClient({
+        url: server.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+      });
       clients.push(client);
       return client;
     },
@@ -61,7 +72,11 @@ export async function startTestServer(kind: DatabaseKind = 'pglite', env: Record
 }
 
 /** Runs one query over graphql-ws and returns its single result. */
-export function wsQuery<T>(client: Client, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+export function wsQuery<T>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
   return new Promise((resolve, reject) => {
     let result: GraphQLResponse<T> | undefined;
     client.subscribe<T>(
@@ -71,7 +86,8 @@ export function wsQuery<T>(client: Client, query: string, variables?: Record<str
           result = { status: 0, ...(value as object) } as GraphQLResponse<T>;
         },
         error: reject,
-        complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
+        complete: () =>
+          result ? resolve(result) : reject(new Error('completed without a result')),
       },
     );
   });

@@ -46,7 +46,9 @@ export class BlockInput {
   units?: number;
 }
 
-@InputType({ description: 'A new architecture. A classifier (dense to `labels`) is appended to the blocks.' })
+@InputType({
+  description: 'A new architecture. A classifier (dense to `labels`) is appended to the blocks.',
+})
 export class CreateArchitectureInput {
   @Field({ description: 'Unique name.' })
   name!: string;

@@ -15,13 +15,19 @@ export class ArchitectureResolver {
     return this.service.findMany(toPage(page));
   }
 
-  @Query(() => Architecture, { nullable: true, description: 'One architecture, by `id` or by `name`.' })
+  @Query(() => Architecture, {
+    nullable: true,
+    description: 'One architecture, by `id` or by `name`.',
+  })
   architecture(
     @Arg('id', () => ID, { nullable: true }) id?: string,
     @Arg('name', () => String, { nullable: true }) name?: string,
   ): Promise<Architecture | null> {
-    if ((id == null) === (name == null)) throw badInput('id', id ?? null, 'give exactly one of id and name');
-    return id != null ? this.service.findOne(decodeIntId(id, 'Architecture', 'id')) : this.service.findByName(name as string);
+    if ((id == null) === (name == null))
+      throw badInput('id', id ?? null, 'give exactly one of id and name');
+    return id != null
+      ? this.service.findOne(decodeIntId(id, 'Architecture', 'id'))
+      : this.service.findByName(name as string);
   }
 
   @FieldResolver(() => [Layer], { description: 'Layers in order, the implicit classifier last.' })
@@ -29,12 +35,18 @@ export class ArchitectureResolver {
     return this.service.layersOf(architecture.key);
   }
 
-  @Mutation(() => Architecture, { description: 'Validates and stores an architecture; nothing is stored on error.' })
-  createArchitecture(@Arg('input', () => CreateArchitectureInput) input: CreateArchitectureInput): Promise<Architecture> {
+  @Mutation(() => Architecture, {
+    description: 'Validates and stores an architecture; nothing is stored on error.',
+  })
+  createArchitecture(
+    @Arg('input', () => CreateArchitectureInput) input: CreateArchitectureInput,
+  ): Promise<Architecture> {
     return this.service.create({ ...input, blocks: input.blocks?.map((b) => ({ ...b })) });
   }
 
-  @Mutation(() => ID, { description: 'Deletes a user architecture and its layers; returns its id.' })
+  @Mutation(() => ID, {
+    description: 'Deletes a user architecture and its layers; returns its id.',
+  })
   async deleteArchitecture(@Arg('id', () => ID) id: string): Promise<string> {
     await this.service.delete(decodeIntId(id, 'Architecture', 'id'), id);
     return id;

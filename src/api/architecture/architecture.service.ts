@@ -7,8 +7,8 @@ import {
   type ArchitectureSpec,
   type ValidationLimits,
 } from '../../architecture/index.js';
-import type { Store } from '../../store/db.js';
-import { architectures, layers, type ArchitectureRow, type LayerRow } from '../../store/schema/index.js';
+import type { Db, Store } from '../../store/db.js';
+import { architectures, layers, type ArchitectureRow } from '../../store/schema/index.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { Architecture, Layer } from './architecture.type.js';
@@ -38,7 +38,10 @@ export class ArchitectureService {
   }
 
   async findByName(name: string): Promise<Architecture | null> {
-    const [row] = await this.store.db.select().from(architectures).where(eq(architectures.name, name));
+    const [row] = await this.store.db
+      .select()
+      .from(architectures)
+      .where(eq(architectures.name, name));
     return row ? Architecture.fromRow(row) : null;
   }
 
@@ -64,10 +67,15 @@ export class ArchitectureService {
     } catch (error) {
       if (!(error instanceof ArchitectureValidationError)) throw error;
       const [first] = error.issues;
-      throw badInput(`input.${first?.path ?? 'spec'}`, first?.value, stripPath(first?.message ?? 'is invalid'), {
-        blockIndex: first?.blockIndex ?? null,
-        issues: error.issues.map((i) => ({ ...i, path: `input.${i.path}` })),
-      });
+      throw badInput(
+        `input.${first?.path ?? 'spec'}`,
+        first?.value,
+        stripPath(first?.message ?? 'is invalid'),
+        {
+          blockIndex: first?.blockIndex ?? null,
+          issues: error.issues.map((i) => ({ ...i, path: `input.${i.path}` })),
+        },
+      );
     }
     if (await this.findByName(spec.name)) {
       throw badInput('input.name', spec.name, 'is already taken by another architecture');
@@ -82,56 +90,76 @@ export class ArchitectureService {
     const found = await this.findOne(key);
     if (!found) throw notFound('Architecture', id);
     if (found.preset) {
-      throw conflict(`architecture ${JSON.stringify(found.name)} is a preset and cannot be deleted`, { id });
+      throw conflict(
+        `architecture ${JSON.stringify(found.name)} is a preset and cannot be deleted`,
+        { id },
+      );
     }
     await this.store.db.delete(architectures).where(eq(architectures.id, key));
   }
 
-  /** Stores every missing preset; existing names are left as they are. */
+  /** Stores every missing preset in one transaction; existing names are left as they are. */
   async seedPresets(): Promise<number> {
-    let added = 0;
-    for (const spec of PRESETS) {
-      if (await this.findByName(spec.name)) continue;
-      if (await this.insert(validateArchitecture(spec, { maxParameters: Number.MAX_SAFE_INTEGER }), true)) added++;
-    }
-    return added;
+    const existing = new Set(
+      (await this.store.db.select({ name: architectures.name }).from(architectures)).map(
+        (r) => r.name,
+      ),
+    );
+    const missing = PRESETS.filter((spec) => !existing.has(spec.name));
+    if (missing.length === 0) return 0;
+    const unlimited = { maxParameters: Number.MAX_SAFE_INTEGER };
+    const stored = await this.store.db.transaction(async (tx) => {
+      let added = 0;
+      for (const spec of missing) {
+        if (await insertArchitecture(tx, validateArchitecture(spec, unlimited), true)) added++;
+      }
+      return added;
+    });
+    return stored;
   }
 
-  /** Inserts the architecture and its layers in one transaction; null if the name was taken meanwhile. */
-  private async insert(spec: ArchitectureSpec, preset: boolean): Promise<ArchitectureRow | null> {
-    const summary = summarize(spec);
-    return this.store.db.transaction(async (tx) => {
-      const [row] = await tx
-        .insert(architectures)
-        .values({
-          name: spec.name,
-          description: spec.description ?? null,
-          spec,
-          preset,
-          labels: spec.labels,
-          inputShape: [...spec.inputShape],
-          parameterCount: summary.parameterCount,
-          flops: summary.flops,
-        })
-        .onConflictDoNothing({ target: architectures.name })
-        .returning();
-      if (!row) return null;
-      const layerRows: (typeof layers.$inferInsert)[] = summary.layers.map((l) => ({
-        architectureId: row.id,
-        index: l.index,
-        name: l.name,
-        kind: l.kind,
-        filters: l.filters,
-        kernelSize: l.kernelSize,
-        inputShape: [...l.inputShape],
-        outputShape: [...l.outputShape],
-        parameterCount: l.parameterCount,
-        flops: l.flops,
-      }));
-      await tx.insert(layers).values(layerRows);
-      return row;
-    });
+  private insert(spec: ArchitectureSpec, preset: boolean): Promise<ArchitectureRow | null> {
+    return this.store.db.transaction((tx) => insertArchitecture(tx, spec, preset));
   }
+}
+
+/** Inserts an architecture and its layers; null if the name is taken. Run inside a transaction. */
+async function insertArchitecture(
+  tx: Db,
+  spec: ArchitectureSpec,
+  preset: boolean,
+): Promise<ArchitectureRow | null> {
+  const summary = summarize(spec);
+  const [row] = await tx
+    .insert(architectures)
+    .values({
+      name: spec.name,
+      description: spec.description ?? null,
+      spec,
+      preset,
+      labels: spec.labels,
+      inputShape: [...spec.inputShape],
+      parameterCount: summary.parameterCount,
+      flops: summary.flops,
+    })
+    .onConflictDoNothing({ target: architectures.name })
+    .returning();
+  if (!row) return null;
+  await tx.insert(layers).values(
+    summary.layers.map((l) => ({
+      architectureId: row.id,
+      index: l.index,
+      name: l.name,
+      kind: l.kind,
+      filters: l.filters,
+      kernelSize: l.kernelSize,
+      inputShape: [...l.inputShape],
+      outputShape: [...l.outputShape],
+      parameterCount: l.parameterCount,
+      flops: l.flops,
+    })),
+  );
+  return row;
 }
 
 /** The validator's messages start with the path; the GraphQL error adds its own `input.` path. */
@@ -139,5 +167,3 @@ function stripPath(message: string): string {
   const colon = message.indexOf(': ');
   return colon >= 0 ? message.slice(colon + 2).replace(/, got .*$/s, '') : message;
 }
-
-export type { LayerRow };

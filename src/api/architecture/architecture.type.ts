@@ -13,9 +13,15 @@ export enum LayerKind {
   FLATTEN = 'flatten',
   DENSE = 'dense',
 }
-registerEnumType(LayerKind, { name: 'LayerKind', description: 'What a layer (or an input block) does.' });
+registerEnumType(LayerKind, {
+  name: 'LayerKind',
+  description: 'What a layer (or an input block) does.',
+});
 
-@ObjectType({ implements: Node, description: 'One layer of an architecture, with its shapes and counts.' })
+@ObjectType({
+  implements: Node,
+  description: 'One layer of an architecture, with its shapes and counts.',
+})
 export class Layer extends Node {
   /** Database key, for field resolvers; not exposed. */
   key!: number;
@@ -24,7 +30,9 @@ export class Layer extends Node {
   @Field(() => Int, { description: 'Position in the layer list, from 0.' })
   index!: number;
 
-  @Field({ description: '`conv1`, `maxPool1`, `dense1`, ..., and `classifier` for the output layer.' })
+  @Field({
+    description: '`conv1`, `maxPool1`, `dense1`, ..., and `classifier` for the output layer.',
+  })
   name!: string;
 
   @Field(() => LayerKind)
@@ -33,7 +41,10 @@ export class Layer extends Node {
   @Field(() => Int, { nullable: true, description: 'Conv filters or dense units.' })
   filters!: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Conv kernel side or pooling window side, pixels.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Conv kernel side or pooling window side, pixels.',
+  })
   kernelSize!: number | null;
 
   @Field(() => [Int])
@@ -42,7 +53,9 @@ export class Layer extends Node {
   @Field(() => [Int], { description: '[height, width, channels] or [features].' })
   outputShape!: number[];
 
-  @Field(() => Float, { description: 'Stored values: kernel, bias, and batch norm\'s 4 per channel.' })
+  @Field(() => Float, {
+    description: "Stored values: kernel, bias, and batch norm's 4 per channel.",
+  })
   parameterCount!: number;
 
   @Field(() => Float, { description: 'Forward FLOPs per image (2 per multiply-add).' })
@@ -66,7 +79,10 @@ export class Layer extends Node {
   }
 }
 
-@ObjectType({ implements: Node, description: 'A CNN: an input shape, labels and an ordered list of blocks.' })
+@ObjectType({
+  implements: Node,
+  description: 'A CNN: an input shape, labels and an ordered list of blocks.',
+})
 export class Architecture extends Node {
   key!: number;
 
@@ -91,7 +107,9 @@ export class Architecture extends Node {
   @Field(() => Float, { description: 'Forward FLOPs per image (2 per multiply-add).' })
   flops!: number;
 
-  @Field(() => GraphQLJSONObject, { description: 'The plain-JSON spec, as stored and sent to workers.' })
+  @Field(() => GraphQLJSONObject, {
+    description: 'The plain-JSON spec, as stored and sent to workers.',
+  })
   spec!: Record<string, unknown>;
 
   @Field()

@@ -6,7 +6,9 @@ import { Dataset } from './dataset.type.js';
 export class DatasetResolver {
   constructor(private readonly service: DatasetService) {}
 
-  @Query(() => [Dataset], { description: 'Every dataset this server knows, with `available` telling which it can use now.' })
+  @Query(() => [Dataset], {
+    description: 'Every dataset this server knows, with `available` telling which it can use now.',
+  })
   datasets(): Dataset[] {
     return this.service.findMany();
   }

@@ -3,7 +3,10 @@ import type { DatasetAvailability } from '../../data/catalog.js';
 import { Node } from '../relay/node.type.js';
 import { toGlobalId } from '../relay/global-id.js';
 
-@ObjectType({ implements: Node, description: 'Something this server can train on, and whether its files are here.' })
+@ObjectType({
+  implements: Node,
+  description: 'Something this server can train on, and whether its files are here.',
+})
 export class Dataset extends Node {
   @Field({ description: '`procedural`, `fashion-mnist`, `mnist`, `cifar-10`, `cifar-100`.' })
   name!: string;

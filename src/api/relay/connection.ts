@@ -16,7 +16,10 @@ export class PageInfo {
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Page size, 1 to ${MAX_FIRST} (default ${DEFAULT_FIRST}).` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Page size, 1 to ${MAX_FIRST} (default ${DEFAULT_FIRST}).`,
+  })
   first?: number | null;
 
   @Field(() => String, { nullable: true, description: 'Cursor after which the page starts.' })
@@ -38,12 +41,14 @@ export function toPage(args: PageArgs): Page {
   return { first, afterKey: args.after ? decodeCursor(args.after) : 0 };
 }
 
-export const encodeCursor = (key: number): string => Buffer.from(`cursor:${key}`, 'utf8').toString('base64url');
+export const encodeCursor = (key: number): string =>
+  Buffer.from(`cursor:${key}`, 'utf8').toString('base64url');
 
 function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const key = text.startsWith('cursor:') ? Number(text.slice('cursor:'.length)) : NaN;
-  if (!Number.isSafeInteger(key) || key < 0) throw badInput('after', cursor, 'is not a cursor of this connection');
+  if (!Number.isSafeInteger(key) || key < 0)
+    throw badInput('after', cursor, 'is not a cursor of this connection');
   return key;
 }
 
@@ -94,7 +99,9 @@ export function Connection<T extends object>(name: string, nodeClass: ClassType<
     @Field(() => [EdgeClass])
     edges!: EdgeClass[];
 
-    @Field(() => [nodeClass], { description: 'The nodes of `edges`, for clients that need no cursors.' })
+    @Field(() => [nodeClass], {
+      description: 'The nodes of `edges`, for clients that need no cursors.',
+    })
     nodes!: T[];
 
     @Field(() => PageInfo)

@@ -16,7 +16,9 @@ describe('presets (METHOD.md, "Architectures")', () => {
     const s = summarize(vgg16('v', [32, 32, 3], 10));
     expect(s.layers.filter((l) => l.kind === 'conv')).toHaveLength(13);
     expect(s.layers.filter((l) => l.kind === 'maxPool')).toHaveLength(5);
-    expect(s.layers.filter((l) => l.kind === 'dense').map((l) => l.filters)).toEqual([512, 512, 10]);
+    expect(s.layers.filter((l) => l.kind === 'dense').map((l) => l.filters)).toEqual([
+      512, 512, 10,
+    ]);
     expect(s.layers.filter((l) => l.kind === 'dropout')).toHaveLength(2);
     const widths = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512];
     let cin = 3;
@@ -93,18 +95,39 @@ describe('validateArchitecture', () => {
     ['unknown kind', [{ kind: 'lstm' }], 'blocks[0].kind', 'lstm'],
     ['negative filters', [{ kind: 'conv', filters: -8 }], 'blocks[0].filters', -8],
     ['zero filters', [{ kind: 'conv', filters: 0 }], 'blocks[0].filters', 0],
-    ['fractional units', [{ kind: 'flatten' }, { kind: 'dense', units: 1.5 }], 'blocks[1].units', 1.5],
-    ['valid kernel larger than input', [{ kind: 'conv', filters: 4, kernelSize: 17, padding: 'valid' }], 'blocks[0].kernelSize', 17],
+    [
+      'fractional units',
+      [{ kind: 'flatten' }, { kind: 'dense', units: 1.5 }],
+      'blocks[1].units',
+      1.5,
+    ],
+    [
+      'valid kernel larger than input',
+      [{ kind: 'conv', filters: 4, kernelSize: 17, padding: 'valid' }],
+      'blocks[0].kernelSize',
+      17,
+    ],
     [
       'collapsing pools',
-      [{ kind: 'maxPool' }, { kind: 'maxPool' }, { kind: 'maxPool' }, { kind: 'maxPool' }, { kind: 'maxPool' }],
+      [
+        { kind: 'maxPool' },
+        { kind: 'maxPool' },
+        { kind: 'maxPool' },
+        { kind: 'maxPool' },
+        { kind: 'maxPool' },
+      ],
       'blocks[4].poolSize',
       2,
     ],
     ['dropout rate 1', [{ kind: 'dropout', rate: 1 }], 'blocks[0].rate', 1],
     ['NaN rate', [{ kind: 'dropout', rate: NaN }], 'blocks[0].rate', NaN],
     ['dense on spatial input', [{ kind: 'dense', units: 8 }], 'blocks[0].kind', 'dense'],
-    ['conv after flatten', [{ kind: 'flatten' }, { kind: 'conv', filters: 2 }], 'blocks[1].kind', 'conv'],
+    [
+      'conv after flatten',
+      [{ kind: 'flatten' }, { kind: 'conv', filters: 2 }],
+      'blocks[1].kind',
+      'conv',
+    ],
     ['unknown field', [{ kind: 'conv', filters: 2, units: 3 }], 'blocks[0].units', 3],
     ['bad padding', [{ kind: 'conv', filters: 2, padding: 'full' }], 'blocks[0].padding', 'full'],
   ])('refuses %s, naming the block, field and value', (_name, blocks, path, value) => {
@@ -125,12 +148,27 @@ describe('validateArchitecture', () => {
   });
 
   it('refuses a parameter count over the limit, naming where it is crossed', () => {
-    const issue = issueOf({ ...base, blocks: [{ kind: 'conv', filters: 64 }, { kind: 'conv', filters: 512 }] }, 100_000);
+    const issue = issueOf(
+      {
+        ...base,
+        blocks: [
+          { kind: 'conv', filters: 64 },
+          { kind: 'conv', filters: 512 },
+        ],
+      },
+      100_000,
+    );
     expect(issue?.path).toBe('blocks[1].filters');
     expect(issue?.message).toMatch(/over the limit of 100000/);
   });
 
   it('accepts a 3x3 same convolution on a 2x2 map, as VGG-16 has', () => {
-    expect(() => validateArchitecture({ ...base, inputShape: [2, 2, 8], blocks: [{ kind: 'conv', filters: 4 }] })).not.toThrow();
+    expect(() =>
+      validateArchitecture({
+        ...base,
+        inputShape: [2, 2, 8],
+        blocks: [{ kind: 'conv', filters: 4 }],
+      }),
+    ).not.toThrow();
   });
 });
