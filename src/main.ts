@@ -6,10 +6,14 @@ import { createLogger } from './log.js';
 import { startServer } from './server/app.js';
 import { openStore, pgliteDirOf } from './store/db.js';
 import { migrate } from './store/migrate.js';
+import { EventBus } from './events/bus.js';
+import { startRunners } from './jobs/start.js';
 
 const USAGE = `usage: filterscope <command>
 
-  serve            start the API (HTTP + WebSocket on PORT, default 4000)
+  serve            start the API (HTTP + WebSocket on PORT, default 4000) and
+                   FILTERSCOPE_RUNNERS embedded job runners (default 1)
+  worker           run job runners only, against DATABASE_URL (GPU hosts)
   migrate          apply database migrations and exit
   schema [file]    print the GraphQL SDL (or write it to file)
 `;
@@ -19,6 +23,8 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve();
+    case 'worker':
+      return worker();
     case 'migrate': {
       const config = loadConfig();
       const store = await openStore({
@@ -52,10 +58,49 @@ async function serve(): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const server = await startServer(config, log);
+  return untilSignal(log, () => server.close());
+}
+
+/** Runners only: claims jobs from the shared PostgreSQL queue until SIGTERM/SIGINT. */
+async function worker(): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, { process: 'worker' });
+  if (config.databaseUrl === null) {
+    throw new Error(
+      'filterscope worker needs DATABASE_URL: the embedded database cannot be shared between processes',
+    );
+  }
+  const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: '' });
+  await migrate(store);
+  const bus = new EventBus(store);
+  await bus.start();
+  const runners = startRunners(
+    { ...config, runners: Math.max(1, config.runners) },
+    store,
+    bus,
+    log,
+  );
+  log.info('filterscope worker is running', {
+    runners: runners.length,
+    database: store.location,
+    backend: config.backend,
+  });
+  return untilSignal(log, async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+    await bus.stop();
+    await store.close();
+    log.info('stopped');
+  });
+}
+
+function untilSignal(
+  log: ReturnType<typeof createLogger>,
+  close: () => Promise<void>,
+): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       log.info('signal received', { signal });
-      server.close().then(
+      close().then(
         () => resolve(0),
         (error: unknown) => {
           log.error('shutdown failed', { error });

@@ -1,14 +1,18 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { ArchitectureResolver, LayerResolver } from './architecture/architecture.resolver.js';
 import { DatasetResolver } from './dataset/dataset.resolver.js';
 import { NodeResolver } from './node/node.resolver.js';
 import type { ContainerType } from 'type-graphql';
+import type { Services } from './services.js';
+import { TrainingRunResolver } from './run/training-run.resolver.js';
 
-/** Per-request context: the container that holds this server's resolvers. */
+/** Per-request context: the container that holds this server's resolvers, and its services. */
 export interface GraphQLContext {
   readonly container: ContainerType;
+  readonly services: Services;
 }
 
 let cached: GraphQLSchema | null = null;
@@ -16,8 +20,17 @@ let cached: GraphQLSchema | null = null;
 /** The executable schema (built once per process; resolvers come from each request's container). */
 export function buildAppSchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [NodeResolver, ArchitectureResolver, LayerResolver, DatasetResolver],
+    resolvers: [
+      NodeResolver,
+      ArchitectureResolver,
+      LayerResolver,
+      DatasetResolver,
+      TrainingRunResolver,
+    ],
     validate: false,
+    // type-graphql insists on a PubSub when there are subscriptions; ours never publish to it:
+    // each subscription streams from the database-backed EventBus through its own `subscribe`.
+    pubSub: createPubSub(),
     container: ({ context }: { context: GraphQLContext }) => context.container,
   });
   return cached;

@@ -7,21 +7,27 @@ import { DatasetResolver } from './dataset/dataset.resolver.js';
 import { DatasetService } from './dataset/dataset.service.js';
 import { NodeResolver } from './node/node.resolver.js';
 import { NodeService } from './node/node.service.js';
+import { TrainingRunResolver } from './run/training-run.resolver.js';
+import { TrainingRunService } from './run/training-run.service.js';
+import type { EventBus } from '../events/bus.js';
 
 /** Every service of one server, wired once at start. */
 export interface Services {
   readonly architectures: ArchitectureService;
+  readonly runs: TrainingRunService;
   readonly datasets: DatasetService;
   readonly nodes: NodeService;
 }
 
 export function createServices(
   store: Store,
+  bus: EventBus,
   config: Pick<Config, 'maxParameters' | 'dataPath'>,
 ): Services {
   const architectures = new ArchitectureService(store, { maxParameters: config.maxParameters });
   const datasets = new DatasetService(config.dataPath);
-  return { architectures, datasets, nodes: new NodeService(architectures, datasets) };
+  const runs = new TrainingRunService(store, datasets, bus);
+  return { architectures, datasets, runs, nodes: new NodeService(architectures, datasets, runs) };
 }
 
 /** type-graphql's container: one resolver instance per class, built with its services. */
@@ -31,6 +37,7 @@ export function createContainer(services: Services): ContainerType {
     [ArchitectureResolver, new ArchitectureResolver(services.architectures)],
     [LayerResolver, new LayerResolver(services.architectures)],
     [DatasetResolver, new DatasetResolver(services.datasets)],
+    [TrainingRunResolver, new TrainingRunResolver(services.runs, services.architectures)],
   ]);
   return {
     get(someClass: unknown) {

@@ -10,6 +10,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { openStore, pgliteDirOf, ping, type Store } from '../store/db.js';
 import { appliedMigrationCount, expectedMigrationCount, migrate } from '../store/migrate.js';
+import { EventBus } from '../events/bus.js';
+import { startRunners } from '../jobs/start.js';
+import type { Runner } from '../jobs/runner.js';
 import { maskError } from './errors.js';
 import { HomeLock } from './home-lock.js';
 import { handleGraphQL, sendJson } from './http.js';
@@ -22,7 +25,9 @@ export interface RunningServer {
   readonly wsUrl: string;
   readonly port: number;
   readonly store: Store;
+  readonly bus: EventBus;
   readonly services: Services;
+  readonly runners: readonly Runner[];
   /** Graceful shutdown: stops accepting, closes sockets, waits for requests, closes the database. */
   close(): Promise<void>;
 }
@@ -34,17 +39,22 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const lock = config.databaseUrl === null ? HomeLock.acquire(config.home) : null;
   let store: Store | null = null;
+  let bus: EventBus | null = null;
   try {
     store = await openStore({
       databaseUrl: config.databaseUrl,
       pgliteDir: pgliteDirOf(config.home),
     });
     await migrate(store);
-    const services = createServices(store, config);
+    const events = new EventBus(store);
+    bus = events;
+    await events.start();
+    const services = createServices(store, events, config);
     const seeded = await services.architectures.seedPresets();
     if (seeded > 0) log.info('stored preset architectures', { count: seeded });
-    return await serve(config, log, store, services, lock);
+    return await serve(config, log, store, events, services, lock);
   } catch (error) {
+    await (bus as EventBus | null)?.stop();
     await store?.close().catch(() => undefined);
     lock?.release();
     throw error;
@@ -55,12 +65,13 @@ async function serve(
   config: Config,
   log: Logger,
   store: Store,
+  bus: EventBus,
   services: Services,
   lock: HomeLock | null,
 ): Promise<RunningServer> {
   const schema = buildAppSchema();
   const container = createContainer(services);
-  const context = async (): Promise<GraphQLContext> => ({ container });
+  const context = async (): Promise<GraphQLContext> => ({ container, services });
   const format = (formatted: GraphQLFormattedError, original: unknown) =>
     maskError(formatted, original, log);
 
@@ -125,7 +136,7 @@ async function serve(
   const wsServer = useServer<Record<string, unknown>>(
     {
       schema,
-      context: () => ({ container }),
+      context: () => ({ container, services }),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
@@ -145,13 +156,22 @@ async function serve(
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}${GRAPHQL_PATH}`;
-  log.info('filterscope is serving', { url, database: store.kind, location: store.location });
+  const runners = startRunners(config, store, bus, log);
+  log.info('filterscope is serving', {
+    url,
+    database: store.kind,
+    location: store.location,
+    runners: runners.length,
+  });
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closed ??= (async () => {
       closing = true;
       log.info('shutting down');
+      // Runners first: a job in progress goes back to the queue, resumable from its checkpoint.
+      await Promise.all(runners.map((r) => r.stop()));
+      await bus.stop();
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await wsServer.dispose();
@@ -167,5 +187,5 @@ async function serve(
     return closed;
   };
 
-  return { url, wsUrl: url.replace(/^http/, 'ws'), port, store, services, close };
+  return { url, wsUrl: url.replace(/^http/, 'ws'), port, store, bus, services, runners, close };
 }

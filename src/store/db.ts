@@ -23,6 +23,11 @@ export interface Store {
   readonly url: string | null;
   /** Runs raw SQL and returns its rows (the drivers shape results differently). */
   rows<T extends Record<string, unknown>>(query: SQL): Promise<T[]>;
+  /**
+   * LISTENs on `channel`; resolves once listening (a NOTIFY sent before that is lost) with a
+   * function that stops. postgres.js re-listens by itself after a reconnect.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -47,6 +52,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       url: null,
       rows: async <T extends Record<string, unknown>>(query: SQL) =>
         ((await db.execute(query)) as unknown as { rows: T[] }).rows,
+      listen: async (channel, onPayload) => {
+        const stop = await client.listen(channel, onPayload);
+        return () => stop();
+      },
       close: () => client.close(),
     };
   }
@@ -59,6 +68,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     url: options.databaseUrl,
     rows: async <T extends Record<string, unknown>>(query: SQL) =>
       (await db.execute(query)) as unknown as T[],
+    listen: async (channel, onPayload) => {
+      const { unlisten } = await client.listen(channel, onPayload);
+      return unlisten;
+    },
     close: () => client.end({ timeout: 5 }),
   };
 }

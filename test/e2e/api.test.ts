@@ -1,3 +1,4 @@
+import { expectedMigrationCount } from '../../src/store/migrate.js';
 import { startTestServer, wsQuery, type TestServer } from '../helpers/server.js';
 
 /** The architecture API through real HTTP and a real WebSocket, on a fresh PGlite copy. */

@@ -92,3 +92,41 @@ export function wsQuery<T>(
     );
   });
 }
+
+/** Collects every `next` of a subscription until it completes (or `stopAfter` items arrived). */
+export function collect<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  options: { stopAfter?: number; until?: (item: T) => boolean } = {},
+): Promise<{ items: T[]; errors: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    const items: T[] = [];
+    const errors: unknown[] = [];
+    let dispose: () => void = () => undefined;
+    const done = () => resolve({ items, errors });
+    dispose = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors) errors.push(...value.errors);
+          const data = value.data as Record<string, T> | undefined | null;
+          if (data) {
+            const item = Object.values(data)[0] as T;
+            items.push(item);
+          }
+          const last = items[items.length - 1];
+          const stop =
+            (options.stopAfter !== undefined && items.length >= options.stopAfter) ||
+            (last !== undefined && options.until?.(last) === true);
+          if (stop) {
+            dispose();
+            done();
+          }
+        },
+        error: reject,
+        complete: done,
+      },
+    );
+  });
+}

@@ -8,7 +8,12 @@ import {
   type ValidationLimits,
 } from '../../architecture/index.js';
 import type { Db, Store } from '../../store/db.js';
-import { architectures, layers, type ArchitectureRow } from '../../store/schema/index.js';
+import {
+  architectures,
+  layers,
+  trainingRuns,
+  type ArchitectureRow,
+} from '../../store/schema/index.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { Architecture, Layer } from './architecture.type.js';
@@ -92,6 +97,16 @@ export class ArchitectureService {
     if (found.preset) {
       throw conflict(
         `architecture ${JSON.stringify(found.name)} is a preset and cannot be deleted`,
+        { id },
+      );
+    }
+    const [used] = await this.store.db
+      .select({ n: count() })
+      .from(trainingRuns)
+      .where(eq(trainingRuns.architectureId, key));
+    if (Number(used?.n ?? 0) > 0) {
+      throw conflict(
+        `architecture ${JSON.stringify(found.name)} is used by ${used?.n} training run(s); it cannot be deleted`,
         { id },
       );
     }

@@ -1,5 +1,6 @@
 import type { ArchitectureService } from '../architecture/architecture.service.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
+import type { TrainingRunService } from '../run/training-run.service.js';
 import { parseGlobalId } from '../relay/global-id.js';
 import type { Node } from '../relay/node.type.js';
 
@@ -8,6 +9,7 @@ export class NodeService {
   constructor(
     private readonly architectures: ArchitectureService,
     private readonly datasets: DatasetService,
+    private readonly runs: TrainingRunService,
   ) {}
 
   async findOne(id: string): Promise<Node | null> {
@@ -21,6 +23,8 @@ export class NodeService {
         return Number.isSafeInteger(key) ? this.architectures.findLayer(key) : null;
       case 'Dataset':
         return this.datasets.findByName(decoded.key);
+      case 'TrainingRun':
+        return Number.isSafeInteger(key) ? this.runs.findOne(key) : null;
     }
   }
 

@@ -1,1 +1,4 @@
 export * from './architectures.sql.js';
+export * from './runs.sql.js';
+export * from './jobs.sql.js';
+export * from './events.sql.js';

@@ -1,0 +1,164 @@
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { Db, Store } from '../store/db.js';
+import { events, eventTopics } from '../store/schema/index.js';
+import { NOTIFY_CHANNEL } from './topics.js';
+
+/** An event as clients and listeners see it: plain JSON (ISO time). */
+export interface StoredEvent {
+  readonly topic: string;
+  readonly sequence: number;
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly at: string;
+}
+
+/**
+ * Appends one event to `topic` inside the caller's transaction, with the next per-topic sequence
+ * number, and NOTIFYs `topic sequence` (delivered at commit, so listeners never see an event
+ * whose state is not yet visible). Payloads go in the row, never in the NOTIFY (8000-byte cap).
+ */
+export async function appendEvent(
+  tx: Db,
+  topic: string,
+  type: string,
+  payload: Record<string, unknown>,
+): Promise<StoredEvent> {
+  const [counter] = await tx
+    .insert(eventTopics)
+    .values({ topic, lastSequence: 1 })
+    .onConflictDoUpdate({
+      target: eventTopics.topic,
+      set: { lastSequence: sql`${eventTopics.lastSequence} + 1` },
+    })
+    .returning({ sequence: eventTopics.lastSequence });
+  const sequence = counter!.sequence;
+  const [row] = await tx.insert(events).values({ topic, sequence, type, payload }).returning();
+  await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, ${`${topic} ${sequence}`})`);
+  return { topic, sequence, type, payload, at: row!.createdAt.toISOString() };
+}
+
+interface Waiter {
+  readonly topic: string;
+  pending: boolean;
+  wake: (() => void) | null;
+}
+
+export interface SubscribeOptions {
+  /** Only events with a larger sequence; 0 (default) replays the topic from its start. */
+  readonly afterSequence?: number;
+  /** Ends the stream after yielding an event for which this returns true. */
+  readonly until?: (event: StoredEvent) => boolean;
+}
+
+/**
+ * In-process fan-out of the database's NOTIFYs. A NOTIFY only wakes subscribers: they read rows
+ * after the last sequence they yielded, so a replay followed by live events has no gap and no
+ * duplicate. A periodic re-read (`pollMs`) covers NOTIFYs lost while a connection was down.
+ */
+export class EventBus {
+  private readonly waiters = new Set<Waiter>();
+  private unlisten: (() => Promise<void>) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly pollMs = 2000,
+  ) {}
+
+  /** Starts LISTENing; resolves once NOTIFYs will be received. */
+  async start(): Promise<void> {
+    this.unlisten = await this.store.listen(NOTIFY_CHANNEL, (payload) => {
+      const topic = payload.slice(0, payload.lastIndexOf(' '));
+      for (const waiter of this.waiters) {
+        if (waiter.topic !== topic) continue;
+        waiter.pending = true;
+        waiter.wake?.();
+      }
+    });
+  }
+
+  /** Ends every subscription and stops listening. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters) waiter.wake?.();
+    await this.unlisten?.().catch(() => undefined);
+  }
+
+  /** Number of live subscriptions (for metrics and tests). */
+  get subscriberCount(): number {
+    return this.waiters.size;
+  }
+
+  /** Resolves on the next NOTIFY of `topic` (or after `timeoutMs`), for runners waiting for work. */
+  async waitFor(topic: string, timeoutMs: number): Promise<void> {
+    const waiter: Waiter = { topic, pending: false, wake: null };
+    this.waiters.add(waiter);
+    try {
+      await this.sleep(waiter, timeoutMs);
+    } finally {
+      this.waiters.delete(waiter);
+    }
+  }
+
+  /** Replays `topic` after `afterSequence`, then streams new events as they are committed. */
+  async *subscribe(topic: string, options: SubscribeOptions = {}): AsyncGenerator<StoredEvent> {
+    let last = options.afterSequence ?? 0;
+    // Registered before the first read: a NOTIFY arriving during it marks the waiter pending.
+    const waiter: Waiter = { topic, pending: false, wake: null };
+    this.waiters.add(waiter);
+    try {
+      while (!this.closed) {
+        waiter.pending = false;
+        const batch = await this.readAfter(topic, last, 500);
+        for (const event of batch) {
+          last = event.sequence;
+          yield event;
+          if (options.until?.(event)) return;
+        }
+        if (batch.length === 500) continue;
+        await this.sleep(waiter, this.pollMs);
+      }
+    } finally {
+      this.waiters.delete(waiter);
+    }
+  }
+
+  /** The last sequence number of `topic` (0 when it has none). */
+  async lastSequence(topic: string): Promise<number> {
+    const [row] = await this.store.db
+      .select()
+      .from(eventTopics)
+      .where(eq(eventTopics.topic, topic));
+    return row?.lastSequence ?? 0;
+  }
+
+  /** Events of `topic` with a sequence above `after`, in order. */
+  async readAfter(topic: string, after: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.store.db
+      .select()
+      .from(events)
+      .where(and(eq(events.topic, topic), gt(events.sequence, after)))
+      .orderBy(asc(events.sequence))
+      .limit(limit);
+    return rows.map((r) => ({
+      topic: r.topic,
+      sequence: r.sequence,
+      type: r.type,
+      payload: r.payload,
+      at: r.createdAt.toISOString(),
+    }));
+  }
+
+  private sleep(waiter: Waiter, timeoutMs: number): Promise<void> {
+    if (waiter.pending || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        waiter.wake = null;
+        resolve();
+      }
+      waiter.wake = done;
+    });
+  }
+}

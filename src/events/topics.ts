@@ -1,0 +1,9 @@
+/** Event topics: one per thing a client can watch. */
+export const NOTIFY_CHANNEL = 'filterscope_events';
+
+/** Every event of one training run. */
+export const runTopic = (runId: number): string => `run:${runId}`;
+/** Status changes of every run. */
+export const RUNS_TOPIC = 'runs';
+/** Wakes idle runners when a job is queued or released. */
+export const JOBS_TOPIC = 'jobs';

@@ -1,0 +1,82 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { appendEvent } from '../events/bus.js';
+import { JOBS_TOPIC } from '../events/topics.js';
+import type { Db, Store } from '../store/db.js';
+import { jobs, type JobKind, type JobRow } from '../store/schema/index.js';
+
+/**
+ * The jobs table as a queue: enqueue inside the caller's transaction, claim with
+ * FOR UPDATE SKIP LOCKED (two runners never get the same job), keep a lease alive with
+ * heartbeats, and reclaim jobs whose lease expired (their runner died).
+ */
+export class JobQueue {
+  constructor(
+    private readonly store: Store,
+    /** How long a lease lasts without a heartbeat, ms. */
+    readonly leaseMs: number,
+  ) {}
+
+  /** Queues a job in the caller's transaction and wakes idle runners at commit. */
+  static async enqueue(tx: Db, kind: JobKind, runId: number, maxAttempts: number): Promise<JobRow> {
+    const [row] = await tx.insert(jobs).values({ kind, runId, maxAttempts }).returning();
+    await appendEvent(tx, JOBS_TOPIC, 'queued', { jobId: row!.id, kind, runId });
+    return row!;
+  }
+
+  /**
+   * Claims the oldest queued job, or a running one whose lease expired, for `owner`; counts the
+   * attempt. Null when there is nothing to do.
+   */
+  async claim(owner: string): Promise<JobRow | null> {
+    const rows = await this.store.rows<Record<string, unknown>>(sql`
+      update jobs set
+        status = 'running',
+        lease_owner = ${owner},
+        lease_expires_at = now() + make_interval(secs => ${this.leaseMs / 1000}),
+        attempts = attempts + 1,
+        started_at = coalesce(started_at, now())
+      where id = (
+        select id from jobs
+        where (status = 'queued' or (status = 'running' and lease_expires_at < now()))
+        order by id
+        for update skip locked
+        limit 1
+      )
+      returning id`);
+    const id = rows[0]?.id;
+    if (id === undefined) return null;
+    return this.findOne(Number(id));
+  }
+
+  async findOne(id: number): Promise<JobRow | null> {
+    const [row] = await this.store.db.select().from(jobs).where(eq(jobs.id, id));
+    return row ?? null;
+  }
+
+  /**
+   * Renews the lease of a job `owner` still holds. Returns whether it still holds it and whether
+   * a cancel was requested; a runner that lost its lease must stop at once.
+   */
+  async heartbeat(id: number, owner: string): Promise<{ held: boolean; cancelRequested: boolean }> {
+    const [row] = await this.store.db
+      .update(jobs)
+      .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${this.leaseMs / 1000})` })
+      .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, 'running')))
+      .returning({ cancelRequested: jobs.cancelRequested });
+    return { held: row !== undefined, cancelRequested: row?.cancelRequested ?? false };
+  }
+
+  /** Gives a job back to the queue (graceful shutdown); another runner resumes it. */
+  static async release(tx: Db, id: number, owner: string): Promise<void> {
+    await tx
+      .update(jobs)
+      .set({
+        status: 'queued',
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: sql`greatest(${jobs.attempts} - 1, 0)`,
+      })
+      .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, 'running')));
+    await appendEvent(tx, JOBS_TOPIC, 'released', { jobId: id });
+  }
+}

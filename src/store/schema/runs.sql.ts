@@ -1,0 +1,107 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+import { architectures } from './architectures.sql.js';
+import { bytea } from './bytea.js';
+
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** Phase 1: one training run of an architecture on a dataset. */
+export const trainingRuns = pgTable(
+  'training_runs',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    architectureId: integer('architecture_id')
+      .notNull()
+      .references(() => architectures.id, { onDelete: 'restrict' }),
+    dataset: text('dataset').notNull(),
+    datasetOptions: jsonb('dataset_options')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    /** Every hyperparameter, resolved (defaults filled in) at creation. */
+    hyperparameters: jsonb('hyperparameters').$type<Record<string, unknown>>().notNull(),
+    status: text('status').$type<RunStatus>().notNull().default('QUEUED'),
+    epochs: integer('epochs').notNull(),
+    epochsDone: integer('epochs_done').notNull().default(0),
+    keepCheckpoints: integer('keep_checkpoints').notNull().default(2),
+    backend: text('backend'),
+    device: text('device'),
+    threads: integer('threads'),
+    trainExamples: integer('train_examples'),
+    testExamples: integer('test_examples'),
+    bestTestSR: doublePrecision('best_test_sr'),
+    finalTestSR: doublePrecision('final_test_sr'),
+    error: text('error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('training_runs_architecture').on(t.architectureId),
+    index('training_runs_status').on(t.status),
+  ],
+);
+
+/** One row per finished epoch of a run: the primary key makes every epoch appear exactly once. */
+export const runMetrics = pgTable(
+  'run_metrics',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    epoch: integer('epoch').notNull(),
+    trainLoss: doublePrecision('train_loss').notNull(),
+    trainSR: doublePrecision('train_sr').notNull(),
+    testLoss: doublePrecision('test_loss').notNull(),
+    testSR: doublePrecision('test_sr').notNull(),
+    learningRate: doublePrecision('learning_rate').notNull(),
+    wallSeconds: doublePrecision('wall_seconds').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.epoch] })],
+);
+
+/**
+ * A checkpoint's bytes are stored in chunks so that writing a large one (VGG-16: ~120 MB) never
+ * blocks the API's event loop for long; `complete` flips when the last chunk is in.
+ */
+export const checkpoints = pgTable(
+  'checkpoints',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    epoch: integer('epoch').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    chunkCount: integer('chunk_count').notNull(),
+    complete: boolean('complete').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('checkpoints_run').on(t.runId, t.epoch)],
+);
+
+export const checkpointChunks = pgTable(
+  'checkpoint_chunks',
+  {
+    checkpointId: integer('checkpoint_id')
+      .notNull()
+      .references(() => checkpoints.id, { onDelete: 'cascade' }),
+    index: integer('index').notNull(),
+    bytes: bytea('bytes').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.checkpointId, t.index] })],
+);
+
+export type TrainingRunRow = typeof trainingRuns.$inferSelect;
+export type RunMetricRow = typeof runMetrics.$inferSelect;
