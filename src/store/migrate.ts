@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
@@ -8,8 +8,16 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Store } from './db.js';
 
-/** The committed drizzle-kit output, at the package root (from src/store or dist/store). */
-export const MIGRATIONS_FOLDER = join(__dirname, '..', '..', 'migrations');
+/** The committed drizzle-kit output at the package root, found from src/, dist/ or bench/out/. */
+export const MIGRATIONS_FOLDER = findMigrations(__dirname);
+
+function findMigrations(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'migrations');
+    if (existsSync(join(candidate, 'meta', '_journal.json'))) return candidate;
+    if (dirname(dir) === dir) throw new Error(`no migrations folder above ${from}`);
+  }
+}
 
 /** Advisory lock key so that two processes starting together do not migrate at once. */
 const MIGRATION_LOCK = 727_001;
