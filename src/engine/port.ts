@@ -1,0 +1,206 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+import type { BackendChoice } from './backend.js';
+import type { InboundMessage, OutboundMessage } from './protocol.js';
+import { MessageType, validateInbound, validateOutbound } from './protocol.js';
+
+/**
+ * Transport for the engine. The engine only sees `EnginePort` (post, onMessage); this file holds
+ * the two worker_threads adapters: the engine side (`threadPort`, used by worker.ts) and the
+ * runner side (`startEngineWorker`, used by jobs/).
+ */
+
+/** The engine's view of its runner. */
+export interface EnginePort {
+  /** Sends a message to the runner; checkpoint bytes may be transferred (do not reuse them). */
+  post(message: OutboundMessage): void;
+  /** Calls `listener` with every message from the runner; returns a function that stops it. */
+  onMessage(listener: (message: InboundMessage) => void): () => void;
+}
+
+const TERMINAL: ReadonlySet<MessageType> = new Set([
+  MessageType.Finished,
+  MessageType.Failed,
+  MessageType.Cancelled,
+]);
+
+/** A checkpoint's buffer moves instead of being copied when the view covers all of it. */
+function transferList(message: OutboundMessage | InboundMessage): ArrayBuffer[] {
+  const bytes =
+    message.type === MessageType.Checkpoint
+      ? message.bytes
+      : message.type === MessageType.Start
+        ? message.resumeFrom
+        : null;
+  if (!bytes || !(bytes.buffer instanceof ArrayBuffer)) return [];
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? [bytes.buffer] : [];
+}
+
+/**
+ * The engine side of a worker thread: validates what arrives (a message that breaks the
+ * protocol is answered with `failed`) and what leaves (a bug in the engine throws at `post`).
+ */
+export function threadPort(parent: MessagePort): EnginePort {
+  return {
+    post(message) {
+      parent.postMessage(validateOutbound(message), transferList(message));
+    },
+    onMessage(listener) {
+      const handler = (raw: unknown): void => {
+        let message: InboundMessage;
+        try {
+          message = validateInbound(raw);
+        } catch (error) {
+          const e = error as Error;
+          parent.postMessage({
+            type: MessageType.Failed,
+            error: e.message,
+            stack: e.stack ?? null,
+          });
+          return;
+        }
+        listener(message);
+      };
+      parent.on('message', handler);
+      return () => parent.off('message', handler);
+    },
+  };
+}
+
+export interface EngineWorkerOptions {
+  /** Sets FILTERSCOPE_BACKEND for the thread; default: the variable's current value, or auto. */
+  readonly backend?: BackendChoice;
+  /** Extra environment variables for the thread (on top of process.env). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** V8 heap limits of the thread, e.g. `{ maxOldGenerationSizeMb: 8192 }`. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+/** The runner's handle on one engine thread. */
+export interface EngineWorker {
+  /** Sends `start` (once) or `cancel`. */
+  post(message: InboundMessage): void;
+  /**
+   * Every engine message, validated, in order. If the thread dies without a terminal message
+   * (`finished`, `failed`, `cancelled`), a `failed` message saying so is delivered instead.
+   */
+  onMessage(listener: (message: OutboundMessage) => void): () => void;
+  /** Resolves with the thread's exit code once it has stopped (by itself or by `dispose`). */
+  readonly exited: Promise<number>;
+  /** Stops the thread if it still runs; resolves when it has exited. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts an engine worker thread. From compiled code it runs dist/engine/worker.js next to this
+ * file; from TypeScript sources (jest, ts tools) there is no worker.js, so the thread first
+ * installs a require hook that compiles .ts files with @swc/core (a devDependency, as jest's
+ * own transform) and then loads worker.ts.
+ */
+export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWorker {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  if (options.backend) env.FILTERSCOPE_BACKEND = options.backend;
+  const compiled = join(__dirname, 'worker.js');
+  const source = join(__dirname, 'worker.ts');
+  const common = { env, resourceLimits: options.resourceLimits };
+  let worker: Worker;
+  if (existsSync(compiled)) {
+    worker = new Worker(compiled, { ...common, workerData: { filterscopeEngine: true } });
+  } else if (existsSync(source)) {
+    worker = new Worker(TS_BOOTSTRAP, {
+      ...common,
+      eval: true,
+      workerData: { filterscopeEngine: true, entry: source },
+    });
+  } else {
+    throw new Error(`engine worker entry not found: neither ${compiled} nor ${source} exists`);
+  }
+
+  const listeners = new Set<(message: OutboundMessage) => void>();
+  let ended = false;
+  let disposed = false;
+  const deliver = (message: OutboundMessage): void => {
+    if (ended) return;
+    if (TERMINAL.has(message.type)) ended = true;
+    for (const listener of listeners) listener(message);
+  };
+  const fail = (error: string, stack: string | null): void =>
+    deliver({ type: MessageType.Failed, error, stack });
+
+  worker.on('message', (raw: unknown) => {
+    try {
+      deliver(validateOutbound(raw));
+    } catch (error) {
+      fail(`engine sent an invalid message: ${(error as Error).message}`, null);
+      void worker.terminate();
+    }
+  });
+  worker.on('messageerror', (error) =>
+    fail(`engine message could not be read: ${error.message}`, null),
+  );
+  worker.on('error', (error) =>
+    fail(`engine thread crashed: ${error.message}`, error.stack ?? null),
+  );
+  const exited = new Promise<number>((resolve) => {
+    worker.once('exit', (code) => {
+      if (!disposed) fail(`engine thread exited with code ${code} before finishing`, null);
+      resolve(code);
+    });
+  });
+
+  return {
+    post(message) {
+      worker.postMessage(validateInbound(message), transferList(message));
+    },
+    onMessage(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    exited,
+    async dispose() {
+      disposed = true;
+      ended = true;
+      await worker.terminate();
+      await exited;
+    },
+  };
+}
+
+/**
+ * Worker bootstrap for TypeScript sources: compile `.ts` with swc on require, resolve the
+ * `./x.js` specifiers of nodenext sources to `./x.ts`, then load the entry.
+ */
+const TS_BOOTSTRAP = `
+const Module = require('node:module');
+const fs = require('node:fs');
+const { workerData } = require('node:worker_threads');
+const swc = Module.createRequire(workerData.entry)('@swc/core');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, parent, ...rest) {
+  try {
+    return resolve.call(this, request, parent, ...rest);
+  } catch (error) {
+    if (request.endsWith('.js') && parent && parent.filename && parent.filename.endsWith('.ts')) {
+      return resolve.call(this, request.slice(0, -3) + '.ts', parent, ...rest);
+    }
+    throw error;
+  }
+};
+Module._extensions['.ts'] = function (module, filename) {
+  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
+    filename,
+    sourceMaps: 'inline',
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+    module: { type: 'commonjs' },
+  });
+  module._compile(code, filename);
+};
+require(workerData.entry);
+`;

@@ -1,0 +1,113 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { dataRoots } from '../data/catalog.js';
+import type { CifarLabelKind } from '../data/cifar.js';
+import type { LoadOptions } from '../data/load.js';
+import { loadDataset } from '../data/load.js';
+import type { ProceduralOptions } from '../data/procedural.js';
+import type { LoadedDataset } from '../data/types.js';
+import type { BackendChoice, BackendInfo } from './backend.js';
+import { BACKEND_CHOICES, initBackend } from './backend.js';
+import type { EnginePort } from './port.js';
+import { threadPort } from './port.js';
+import type { StartMessage } from './protocol.js';
+import { MessageType } from './protocol.js';
+import { train } from './train.js';
+
+/**
+ * The engine thread's entry (started by `startEngineWorker` in port.ts). It waits for one
+ * `start`, selects the backend from FILTERSCOPE_BACKEND, loads the dataset, trains, and reports
+ * any error as `failed`. A `cancel` at any time stops training between batches.
+ */
+
+/** What `serveEngine` calls; replaceable in tests. */
+export interface EngineDependencies {
+  readonly initBackend: (choice: BackendChoice) => Promise<BackendInfo>;
+  readonly loadDataset: (
+    name: string,
+    options: LoadOptions,
+  ) => LoadedDataset | Promise<LoadedDataset>;
+}
+
+const DEFAULT_DEPENDENCIES: EngineDependencies = { initBackend, loadDataset };
+
+/**
+ * `loadDataset` options for a job: data folders from FILTERSCOPE_DATA, the request's options
+ * (the procedural dataset's parameters, or CIFAR-100's `cifar100Labels`), and the training cap,
+ * so that a capped procedural run does not generate examples it never uses.
+ */
+export function loadOptionsFor(message: StartMessage, dataPath: string | undefined): LoadOptions {
+  const { name, options = {} } = message.job.dataset;
+  const cap = message.job.hyperparameters?.maxTrainExamples;
+  return {
+    roots: dataRoots(dataPath),
+    ...(cap ? { maxTrain: cap } : {}),
+    ...(name === 'procedural' ? { procedural: options as ProceduralOptions } : {}),
+    ...(typeof options.cifar100Labels === 'string'
+      ? { cifar100Labels: options.cifar100Labels as CifarLabelKind }
+      : {}),
+  };
+}
+
+/**
+ * Serves one training job over `port`. Resolves once the job has ended (its terminal message
+ * posted) and stops listening to the port then, so a worker thread can exit.
+ *
+ * @param backendChoice FILTERSCOPE_BACKEND's value; default `auto`
+ */
+export function serveEngine(
+  port: EnginePort,
+  backendChoice: string = 'auto',
+  deps: EngineDependencies = DEFAULT_DEPENDENCIES,
+): Promise<void> {
+  const controller = new AbortController();
+  return new Promise<void>((resolve) => {
+    let started = false;
+    const stop = port.onMessage((message) => {
+      if (message.type === MessageType.Cancel) {
+        controller.abort();
+        return;
+      }
+      if (started) {
+        port.post({
+          type: MessageType.Failed,
+          error: 'engine received a second start message; one worker runs one job',
+          stack: null,
+        });
+        return;
+      }
+      started = true;
+      void run(message).finally(() => {
+        stop();
+        resolve();
+      });
+    });
+  });
+
+  async function run(message: StartMessage): Promise<void> {
+    try {
+      if (!(BACKEND_CHOICES as readonly string[]).includes(backendChoice)) {
+        throw new Error(
+          `FILTERSCOPE_BACKEND must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backendChoice)}`,
+        );
+      }
+      const backend = await deps.initBackend(backendChoice as BackendChoice);
+      const options = loadOptionsFor(message, process.env.FILTERSCOPE_DATA);
+      const dataset = await deps.loadDataset(message.job.dataset.name, options);
+      await train(message.job, dataset, port, {
+        resumeFrom: message.resumeFrom,
+        signal: controller.signal,
+        backend: { name: backend.name, device: backend.device, threads: backend.threads },
+      });
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      const text = e.message || e.name || 'unknown error';
+      port.post({ type: MessageType.Failed, error: text, stack: e.stack ?? null });
+    }
+  }
+}
+
+// Only in a thread started by startEngineWorker: importing this module elsewhere (tests, a jest
+// worker thread) must not start serving.
+if (parentPort && (workerData as { filterscopeEngine?: unknown } | null)?.filterscopeEngine) {
+  void serveEngine(threadPort(parentPort), process.env.FILTERSCOPE_BACKEND ?? 'auto');
+}

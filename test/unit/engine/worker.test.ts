@@ -1,0 +1,249 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ArchitectureSpec } from '../../../src/architecture/index.js';
+import type { LoadedDataset } from '../../../src/data/types.js';
+import type { BackendInfo } from '../../../src/engine/backend.js';
+import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
+import type { EnginePort } from '../../../src/engine/port.js';
+import { startEngineWorker } from '../../../src/engine/port.js';
+import type {
+  InboundMessage,
+  OutboundMessage,
+  TrainJobSpec,
+} from '../../../src/engine/protocol.js';
+import { MessageType, validateOutbound } from '../../../src/engine/protocol.js';
+import { loadDataset } from '../../../src/data/load.js';
+import type { EngineDependencies } from '../../../src/engine/worker.js';
+import { loadOptionsFor, serveEngine } from '../../../src/engine/worker.js';
+
+const NET: ArchitectureSpec = {
+  name: 'worker test net',
+  inputShape: [8, 8, 1],
+  labels: 3,
+  blocks: [{ kind: 'conv', filters: 2 }, { kind: 'maxPool' }, { kind: 'maxPool' }],
+};
+const JOB: TrainJobSpec = {
+  architecture: NET,
+  dataset: {
+    name: 'procedural',
+    options: { imageSize: 8, channels: 1, labels: 3, trainSize: 12, testSize: 6 },
+  },
+  hyperparameters: { epochs: 2, batchSize: 6 },
+};
+/** Message types in order, without the time-based `step` messages. */
+const types = (messages: OutboundMessage[]) =>
+  messages.map((m) => m.type).filter((t) => t !== MessageType.Step);
+const TERMINAL = new Set<string>([MessageType.Finished, MessageType.Failed, MessageType.Cancelled]);
+
+function dataset(count: number): LoadedDataset {
+  const split = {
+    images: Uint8Array.from({ length: count * 64 }, (_, i) => (i * 37) % 256),
+    labels: Int32Array.from({ length: count }, (_, i) => i % 3),
+    count,
+  };
+  return {
+    name: 'procedural',
+    inputShape: [8, 8, 1],
+    labelNames: ['a', 'b', 'c'],
+    train: split,
+    test: split,
+  };
+}
+
+const CPU: BackendInfo = { name: 'cpu', device: 'CPU (test)', threads: 1, skipped: [] };
+const fakes = (overrides: Partial<EngineDependencies> = {}): EngineDependencies => ({
+  initBackend: async () => {
+    await tf.setBackend('cpu');
+    return CPU;
+  },
+  loadDataset: () => dataset(12),
+  ...overrides,
+});
+
+/** An in-memory port: `send` plays the runner; `posted` is what the engine said. */
+function memoryPort(onPost?: (m: OutboundMessage, send: (m: InboundMessage) => void) => void) {
+  const listeners = new Set<(m: InboundMessage) => void>();
+  const posted: OutboundMessage[] = [];
+  const send = (m: InboundMessage) => listeners.forEach((l) => l(m));
+  const port: EnginePort = {
+    post: (m) => {
+      posted.push(validateOutbound(m));
+      onPost?.(m, send);
+    },
+    onMessage: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  return { port, posted, send, listening: () => listeners.size };
+}
+
+beforeAll(() => tf.env().set('IS_TEST', true));
+
+/** JOB run in this thread with the real procedural loader, once, for the tests that need it. */
+let inProcess: Promise<{ posted: OutboundMessage[]; listening: () => number }> | null = null;
+const runInProcess = () =>
+  (inProcess ??= (async () => {
+    const { port, posted, send, listening } = memoryPort();
+    const served = serveEngine(port, 'cpu', fakes({ loadDataset }));
+    send({ type: MessageType.Start, job: JOB, resumeFrom: null });
+    await served;
+    return { posted, listening };
+  })());
+
+const checkpoints = (messages: OutboundMessage[]) =>
+  messages.flatMap((m) => (m.type === MessageType.Checkpoint ? [m.bytes] : []));
+
+describe('serveEngine', () => {
+  it('runs one job from start to finished, then stops listening', async () => {
+    const { posted, listening } = await runInProcess();
+    expect(types(posted)).toEqual([
+      'started',
+      'epoch',
+      'checkpoint',
+      'epoch',
+      'checkpoint',
+      'finished',
+    ]);
+    expect(posted[0]).toMatchObject({ backend: 'cpu', device: 'CPU (test)', threads: 1 });
+    expect(listening()).toBe(0);
+  });
+
+  it('loads the dataset with the data folders, procedural options and training cap', () => {
+    const start = {
+      type: MessageType.Start,
+      job: { ...JOB, hyperparameters: { maxTrainExamples: 5 } },
+      resumeFrom: null,
+    } as const;
+    expect(loadOptionsFor(start, '/a:/b')).toEqual({
+      roots: ['/a', '/b', '/usr/share/datasets'],
+      maxTrain: 5,
+      procedural: JOB.dataset.options,
+    });
+    const cifar = {
+      ...start,
+      job: { ...start.job, dataset: { name: 'cifar-100', options: { cifar100Labels: 'coarse' } } },
+    };
+    expect(loadOptionsFor(cifar, undefined)).toEqual({
+      roots: ['/usr/share/datasets'],
+      maxTrain: 5,
+      cifar100Labels: 'coarse',
+    });
+  });
+
+  it('cancels between batches on a cancel message', async () => {
+    const { port, posted, send } = memoryPort((m, reply) => {
+      if (m.type === MessageType.Started) reply({ type: MessageType.Cancel });
+    });
+    const served = serveEngine(port, 'cpu', fakes());
+    send({ type: MessageType.Start, job: JOB, resumeFrom: null });
+    await served;
+    expect(types(posted)).toEqual(['started', 'cancelled']);
+  });
+
+  it.each([
+    [
+      'a bad FILTERSCOPE_BACKEND',
+      'gpu',
+      fakes(),
+      'FILTERSCOPE_BACKEND must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "gpu"',
+    ],
+    [
+      'a dataset that cannot load',
+      'cpu',
+      fakes({
+        loadDataset: () => {
+          throw new Error('dataset cifar-10 not found under /data');
+        },
+      }),
+      'dataset cifar-10 not found under /data',
+    ],
+  ])('reports %s as failed', async (_, backend, deps, error) => {
+    const { port, posted, send } = memoryPort();
+    const served = serveEngine(port, backend, deps);
+    send({ type: MessageType.Start, job: JOB, resumeFrom: null });
+    await served;
+    expect(posted).toEqual([{ type: 'failed', error, stack: expect.any(String) }]);
+  });
+});
+
+describe('startEngineWorker (a real worker thread)', () => {
+  it('trains the procedural dataset end to end and transfers checkpoints', async () => {
+    const engine = startEngineWorker({ backend: 'cpu' });
+    try {
+      const messages: OutboundMessage[] = [];
+      const done = new Promise<void>((resolve) => {
+        engine.onMessage((m) => {
+          messages.push(m);
+          if (TERMINAL.has(m.type)) resolve();
+        });
+      });
+      engine.post({ type: MessageType.Start, job: JOB, resumeFrom: null });
+      await done;
+      expect(types(messages)).toEqual([
+        'started',
+        'epoch',
+        'checkpoint',
+        'epoch',
+        'checkpoint',
+        'finished',
+      ]);
+      expect(messages[0]).toMatchObject({ backend: 'cpu', trainExamples: 12, testExamples: 6 });
+      const last = checkpoints(messages)[1] ?? new Uint8Array();
+      expect(decodeCheckpoint(last).weights.map((w) => w.name)).toContain('conv1_bn/moving_mean');
+      // The thread ends by itself after a terminal message.
+      expect(await engine.exited).toBe(0);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('resumes in a fresh thread from an epoch-1 checkpoint made here, ending bit-identical', async () => {
+    const reference = checkpoints((await runInProcess()).posted);
+    const engine = startEngineWorker({ backend: 'cpu' });
+    try {
+      const messages: OutboundMessage[] = [];
+      const done = new Promise<void>((resolve) =>
+        engine.onMessage((m) => {
+          messages.push(m);
+          if (TERMINAL.has(m.type)) resolve();
+        }),
+      );
+      // A copy: the original stays readable after the transfer to the thread.
+      engine.post({ type: MessageType.Start, job: JOB, resumeFrom: reference[0]?.slice() ?? null });
+      await done;
+      expect(types(messages)).toEqual(['started', 'epoch', 'checkpoint', 'finished']);
+      const theirs = decodeCheckpoint(checkpoints(messages)[0] ?? new Uint8Array());
+      const ours = decodeCheckpoint(reference[1] ?? new Uint8Array());
+      const bits = (c: typeof ours) =>
+        [...c.weights, ...c.momentum].map((t) => [
+          t.name,
+          Array.from(new Uint32Array(t.values.slice().buffer)),
+        ]);
+      expect(theirs.epoch).toBe(2);
+      expect(bits(theirs)).toEqual(bits(ours));
+      expect(theirs.rngState).toBe(ours.rngState);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('is stopped by dispose() mid-run without a spurious failed message', async () => {
+    const engine = startEngineWorker({ backend: 'cpu' });
+    const messages: OutboundMessage[] = [];
+    const started = new Promise<void>((resolve) =>
+      engine.onMessage((m) => {
+        messages.push(m);
+        if (m.type === MessageType.Started) resolve();
+      }),
+    );
+    engine.post({
+      type: MessageType.Start,
+      job: { ...JOB, hyperparameters: { epochs: 50 } },
+      resumeFrom: null,
+    });
+    await started;
+    await engine.dispose();
+    await engine.dispose();
+    expect(messages.map((m) => m.type)).not.toContain('failed');
+  });
+});
