@@ -104,7 +104,13 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
   const jobLog = log.child({ jobId: job.id, runId, attempt: job.attempts });
   jobLog.info('training job starting', { resumeFromEpoch: resume?.epoch ?? null });
 
-  const worker = ctx.startWorker();
+  let worker: EngineWorker;
+  try {
+    worker = ctx.startWorker();
+  } catch (error) {
+    // No engine thread at all (e.g. a broken install): record it like an engine failure.
+    worker = failedWorker(`could not start the engine thread: ${(error as Error).message}`);
+  }
   const pending = new Map<number, EpochMetrics>();
   let chain: Promise<unknown> = Promise.resolve();
   let cancelSent = false;
@@ -333,4 +339,21 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
     clearInterval(heartbeat);
     await worker.dispose();
   }
+}
+
+/** A stand-in for an engine thread that could not start: it reports `failed` once started. */
+function failedWorker(error: string): EngineWorker {
+  let listener: ((message: OutboundMessage) => void) | null = null;
+  return {
+    post(message) {
+      if (message.type === MessageType.Start)
+        queueMicrotask(() => listener?.({ type: MessageType.Failed, error, stack: null }));
+    },
+    onMessage(l) {
+      listener = l;
+      return () => (listener = null);
+    },
+    exited: Promise.resolve(1),
+    dispose: async () => undefined,
+  };
 }

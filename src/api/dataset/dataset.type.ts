@@ -1,5 +1,6 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import type { DatasetAvailability } from '../../data/catalog.js';
+import { proceduralLabelNames } from '../../data/procedural.js';
 import { Node } from '../relay/node.type.js';
 import { toGlobalId } from '../relay/global-id.js';
 
@@ -52,7 +53,10 @@ export class Dataset extends Node {
       source: entry.source,
       inputShape: [...entry.inputShape],
       labels: entry.labelNames.length,
-      labelNames: [...entry.labelNames],
+      labelNames:
+        entry.source === 'procedural'
+          ? proceduralLabelNames(entry.labelNames.length)
+          : [...entry.labelNames],
       trainSize: entry.trainSize,
       testSize: entry.testSize,
       available: entry.available,
