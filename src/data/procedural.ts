@@ -5,12 +5,13 @@ import type { LoadedDataset, Split } from './types.js';
 /**
  * The built-in procedural dataset: every image holds two motifs (cross, ring, triangle...) at
  * random positions, and its class is which motif sits above the other, e.g. `cross above ring`.
- * Every class has a twin with the same two motifs swapped (`ring above cross`), so no single
- * local patch and no bag of local features tells the classes apart: a network must relate two
- * distant parts of the image, which takes depth (METHOD.md, "Data"). Colours, sizes, a texture
- * on each motif, a background gradient and pixel noise are random; the motif colour is drawn from
- * the same distribution as the background colour, so the mean image is the same for every class
- * and a linear readout of raw pixels is near chance.
+ * Classes come in twins with the same two motifs swapped (`ring above cross`), so no single
+ * local patch and no bag of local features tells a class from its twin: a network must relate
+ * two distant parts of the image, which takes depth (METHOD.md, "Data"). Positions, colours, a
+ * texture on each motif, a background gradient and pixel noise are random, and the motif colours
+ * are drawn from the same distribution as the background colour, so the mean image is nearly
+ * the same for every class and a linear readout of the raw pixels stays near chance (a 4-class
+ * 16 x 16 check: 0.28 for the linear readout, 0.95 for a 5-conv VGG; test/unit/data).
  *
  * Classes are invariant under a horizontal flip (all motifs are left-right symmetric and the
  * relation is vertical) and under small shifts, so the default crop + flip augmentation keeps
@@ -91,10 +92,10 @@ export function proceduralLabelNames(labels: number): string[] {
   );
 }
 
-function checkInt(field: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
+function checkInt(field: string, value: number, lo: number, hi: number): void {
+  if (!Number.isInteger(value) || value < lo || value > hi) {
     throw new RangeError(
-      `procedural dataset: ${field} must be an integer in [${min}, ${max}], got ${value}`,
+      `procedural dataset: ${field} must be an integer in [${lo}, ${hi}], got ${value}`,
     );
   }
 }
@@ -239,7 +240,7 @@ class Renderer {
     return Array.from({ length: this.channels }, () => rng.uniform(0, 256));
   }
 
-  /** A colour at least MIN_CONTRAST away from `from` in some channel, else as uniform. */
+  /** A uniform colour, redrawn until some channel differs from `from` by MIN_CONTRAST or more. */
   private contrasting(rng: Random, from: readonly number[]): number[] {
     for (;;) {
       const c = this.colour(rng);

@@ -2,6 +2,15 @@
  * A small seeded PRNG (mulberry32) so that datasets, shuffles and augmentation repeat exactly
  * for a seed, on any backend. Its whole state is one 32-bit integer, so it can be checkpointed.
  */
+// Local aliases: under Jest's module sandbox every lookup of the global Math costs ~0.7 us,
+// which made generating a dataset 300x slower than in plain Node.
+const imul = Math.imul;
+const floor = Math.floor;
+const sqrt = Math.sqrt;
+const log = Math.log;
+const cos = Math.cos;
+const TWO_PI = 2 * Math.PI;
+
 export class Random {
   private state: number;
 
@@ -22,14 +31,14 @@ export class Random {
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return floor(this.next() * n);
   }
 
   /** Uniform in [lo, hi). */
@@ -41,7 +50,7 @@ export class Random {
   normal(): number {
     const u = 1 - this.next();
     const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return sqrt(-2 * log(u)) * cos(TWO_PI * v);
   }
 
   /** In-place Fisher-Yates shuffle. */

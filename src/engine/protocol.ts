@@ -29,7 +29,10 @@ export enum MessageType {
 
 export const MESSAGE_TYPES: readonly MessageType[] = Object.values(MessageType);
 
-/** `cropFlip`: random crop after 4-pixel zero padding + horizontal flip; `none`. */
+/**
+ * `cropFlip`: random crop after zero padding (4 pixels at 32 x 32, side / 8 for other sizes; see
+ * `cropFlipFor` in train.ts) + random horizontal flip; `none`.
+ */
 export type Augmentation = 'cropFlip' | 'none';
 export const AUGMENTATIONS: readonly Augmentation[] = ['cropFlip', 'none'];
 

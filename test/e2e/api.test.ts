@@ -50,7 +50,7 @@ describe('health', () => {
     expect(await ready.json()).toMatchObject({
       status: 'ready',
       database: 'pglite',
-      migrations: 1,
+      migrations: expectedMigrationCount(),
     });
   });
 });

@@ -112,7 +112,10 @@ describe('procedural dataset design check', () => {
     const started = performance.now();
     const history: string[] = [];
     for (let epoch = 0; epoch < EPOCHS; epoch++) {
-      optimizer.learningRate = (LEARNING_RATE * (1 + Math.cos((Math.PI * epoch) / EPOCHS))) / 2;
+      // Cosine decay per epoch. tfjs' Adam reads this field at every step; its typing marks it
+      // protected, and it has no setter (SGD and momentum have setLearningRate).
+      (optimizer as unknown as { learningRate: number }).learningRate =
+        (LEARNING_RATE * (1 + Math.cos((Math.PI * epoch) / EPOCHS))) / 2;
       random.shuffle(order);
       for (let start = 0; start + BATCH <= TRAIN; start += BATCH) {
         const [xb, yb] = tf.tidy(() => {
@@ -136,45 +139,45 @@ describe('procedural dataset design check', () => {
     expect(sr).toBeGreaterThanOrEqual(0.8);
   }, 300_000);
 
-  it('keeps a linear readout of the raw standardised pixels under 50% test SR', async () => {
+  it('keeps a linear readout of the raw standardised pixels under 50% test SR', () => {
     const features = SIZE * SIZE * 3;
-    const flat = (t: Tensors): tf.Tensor2D => t.x.reshape([t.labels.length, features]);
-    const xTrain = flat(train);
-    const xTest = flat(test);
-    const w = tf.variable(tf.zeros([features, LABELS]));
-    const b = tf.variable(tf.zeros([LABELS]));
+    const xTrain = train.x.reshape([TRAIN, features]) as tf.Tensor2D;
+    const xTrainT = xTrain.transpose();
+    const xTest = test.x.reshape([TEST, features]) as tf.Tensor2D;
+    const w = tf.variable(tf.zeros<tf.Rank.R2>([features, LABELS]));
+    const b = tf.variable(tf.zeros<tf.Rank.R1>([LABELS]));
     const logits = (x: tf.Tensor): tf.Tensor => tf.add(tf.matMul(x as tf.Tensor2D, w), b);
     const optimizer = tf.train.adam(0.01);
-    const batch = 500;
+    // Full-batch softmax regression, a convex problem, with its closed-form gradient (autodiff
+    // would also compute the unused gradient of the 4000 x 768 input). Full-batch Adam at this
+    // rate levels off after about 1000 steps, then wanders by a few tenths of a percent.
+    const steps = 1200;
     const losses: number[] = [];
-    // Trained until the training loss, a convex function of (w, b), stops falling: less than
-    // 0.2% over the last 10 epochs.
-    let converged = false;
-    for (let epoch = 0; epoch < 300 && !converged; epoch++) {
-      for (let start = 0; start < TRAIN; start += batch) {
-        tf.tidy(() => {
-          const xb = xTrain.slice([start, 0], [batch, features]);
-          const yb = train.y.slice([start, 0], [batch, LABELS]);
-          optimizer.minimize(() => tf.losses.softmaxCrossEntropy(yb, logits(xb)));
-        });
-      }
+    const started = performance.now();
+    for (let step = 0; step < steps; step++) {
       losses.push(
-        tf.tidy(() => tf.losses.softmaxCrossEntropy(train.y, logits(xTrain)).dataSync()[0] ?? NaN),
+        tf.tidy(() => {
+          const z = logits(xTrain);
+          const g = tf.div(tf.sub(tf.softmax(z), train.y), TRAIN);
+          optimizer.applyGradients({ [w.name]: tf.matMul(xTrainT, g), [b.name]: tf.sum(g, 0) });
+          return tf.losses.softmaxCrossEntropy(train.y, z).dataSync()[0] ?? NaN;
+        }),
       );
-      const past = losses[losses.length - 11];
-      const now = losses[losses.length - 1] ?? NaN;
-      converged = past !== undefined && past - now < 0.002 * past;
     }
+    const last = losses[steps - 1] ?? NaN;
+    const before = losses[steps - 201] ?? NaN;
+    const seconds = (performance.now() - started) / 1000;
     const trainSr = accuracy(logits, xTrain, train.labels);
     const testSr = accuracy(logits, xTest, test.labels);
     console.log(
       `linear readout of raw pixels: train SR ${trainSr.toFixed(3)}, test SR ${testSr.toFixed(3)} ` +
-        `(chance ${(1 / LABELS).toFixed(3)}), ${losses.length} epochs, final train loss ` +
-        `${losses[losses.length - 1]?.toFixed(4)}`,
+        `(chance ${(1 / LABELS).toFixed(3)}); ${steps} full-batch Adam steps in ` +
+        `${seconds.toFixed(1)} s, train loss ${before.toFixed(4)} -> ${last.toFixed(4)} over the last 200`,
     );
-    tf.dispose([xTrain, xTest, w, b]);
+    tf.dispose([xTrain, xTrainT, xTest, w, b]);
     optimizer.dispose();
-    expect(converged).toBe(true);
+    // Converged: the loss moved by less than 0.5% over the last 200 steps.
+    expect(Math.abs(before - last)).toBeLessThan(0.005 * before);
     // It did fit its training data; what it learnt there does not carry over.
     expect(trainSr).toBeGreaterThan(testSr + 0.1);
     expect(testSr).toBeLessThan(0.5);
