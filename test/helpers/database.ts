@@ -2,6 +2,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { openStore, pgliteDirOf, type Store } from '../../src/store/db.js';
+import { migrate } from '../../src/store/migrate.js';
 
 /** The databases a store-level suite runs against: PGlite always, PostgreSQL when configured. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? '';
@@ -42,6 +44,31 @@ export async function freshPostgresDatabase(): Promise<{
     cleanup: async () => {
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
+    },
+  };
+}
+
+/** A migrated store on a fresh database of `kind`; `cleanup` closes it and removes the database. */
+export async function openTestStore(
+  kind: DatabaseKind,
+): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  let store: Store;
+  let remove: () => Promise<void> | void;
+  if (kind === 'postgres') {
+    const pg = await freshPostgresDatabase();
+    store = await openStore({ databaseUrl: pg.url, pgliteDir: '' });
+    remove = pg.cleanup;
+  } else {
+    const home = freshHome();
+    store = await openStore({ databaseUrl: null, pgliteDir: pgliteDirOf(home.home) });
+    remove = home.cleanup;
+  }
+  await migrate(store);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await remove();
     },
   };
 }

@@ -3,10 +3,9 @@ import { sql } from 'drizzle-orm';
 import { ArchitectureService } from '../../src/api/architecture/architecture.service.js';
 import { appendEvent, EventBus, type StoredEvent } from '../../src/events/bus.js';
 import { JobQueue } from '../../src/jobs/queue.js';
-import { openStore, pgliteDirOf, type Store } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrate.js';
+import type { Store } from '../../src/store/db.js';
 import { jobs, trainingRuns } from '../../src/store/schema/index.js';
-import { databaseKinds, freshHome, freshPostgresDatabase } from '../helpers/database.js';
+import { databaseKinds, openTestStore } from '../helpers/database.js';
 
 /** The event log and the job queue on each database. */
 describe.each(databaseKinds())('events and jobs on %s', (kind) => {
@@ -16,16 +15,7 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
   let runId: number;
 
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      const pg = await freshPostgresDatabase();
-      store = await openStore({ databaseUrl: pg.url, pgliteDir: '' });
-      cleanup = pg.cleanup;
-    } else {
-      const home = freshHome();
-      store = await openStore({ databaseUrl: null, pgliteDir: pgliteDirOf(home.home) });
-      cleanup = home.cleanup;
-    }
-    await migrate(store);
+    ({ store, cleanup } = await openTestStore(kind));
     bus = new EventBus(store, 60_000);
     await bus.start();
     const arch = await new ArchitectureService(store, { maxParameters: 1e9 }).create({
@@ -42,7 +32,6 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
   });
   afterAll(async () => {
     await bus?.stop();
-    await store?.close();
     await cleanup?.();
   });
 

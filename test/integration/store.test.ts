@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { sql } from 'drizzle-orm';
 import { ArchitectureService } from '../../src/api/architecture/architecture.service.js';
 import { PRESETS } from '../../src/architecture/index.js';
-import { openStore, pgliteDirOf, type Store } from '../../src/store/db.js';
+import type { Store } from '../../src/store/db.js';
 import { appliedMigrationCount, expectedMigrationCount, migrate } from '../../src/store/migrate.js';
-import { databaseKinds, freshHome, freshPostgresDatabase } from '../helpers/database.js';
+import { databaseKinds, openTestStore } from '../helpers/database.js';
 
 /** The store layer on each database: one schema, one migrations folder, the same queries. */
 describe.each(databaseKinds())('store on %s', (kind) => {
@@ -13,20 +13,10 @@ describe.each(databaseKinds())('store on %s', (kind) => {
   let service: ArchitectureService;
 
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      const pg = await freshPostgresDatabase();
-      store = await openStore({ databaseUrl: pg.url, pgliteDir: '' });
-      cleanup = pg.cleanup;
-    } else {
-      const home = freshHome();
-      store = await openStore({ databaseUrl: null, pgliteDir: pgliteDirOf(home.home) });
-      cleanup = home.cleanup;
-    }
-    await migrate(store);
+    ({ store, cleanup } = await openTestStore(kind));
     service = new ArchitectureService(store, { maxParameters: 1_000_000_000 });
   });
   afterAll(async () => {
-    await store?.close();
     await cleanup?.();
   });
 
