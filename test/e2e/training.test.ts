@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { databaseKinds } from '../helpers/database.js';
 import { collect, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -103,6 +104,15 @@ describe.each(databaseKinds())('training on %s', (kind) => {
     expect(stored.metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
     expect(stored.metrics.at(-1)!.testSR).toBe(stored.finalTestSR);
     expect(stored.backend).toMatch(/^(wasm|cpu|tensorflow|tensorflow-gpu)$/);
+    // keepCheckpoints defaults to 2: the newest two complete checkpoints stay, epochs 2 and 3.
+    const runKey = Number(Buffer.from(started.id, 'base64url').toString().split(':')[1]);
+    const kept = await t.server.store.rows<{ epoch: number; complete: boolean }>(
+      sql`select epoch, complete from checkpoints where run_id = ${runKey} order by epoch`,
+    );
+    expect(kept).toEqual([
+      { epoch: 2, complete: true },
+      { epoch: 3, complete: true },
+    ]);
 
     // A late subscriber replays the whole history; with afterSequence it gets only the rest.
     const replay = await collect<Event>(t.ws(), PROGRESS, { runId: started.id });
