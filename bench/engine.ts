@@ -1,13 +1,15 @@
-import { spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec } from '../src/architecture/index.js';
 import { summarize, vgg16, vgg6 } from '../src/architecture/index.js';
 import { initBackend } from '../src/engine/backend.js';
-import type { MeasureOptions, Timing } from './measure.js';
+import type { MeasureOptions } from './measure.js';
 import { measure, workload } from './measure.js';
 import { formatProfile, profileTraining } from './profile.js';
 
@@ -16,10 +18,11 @@ import { formatProfile, profileTraining } from './profile.js';
  * kernels and threads) against PyTorch on the same CPU, same nets, batch and thread count.
  *
  *   npm run bench                                   the table (about 6-10 minutes)
- *   npm run bench -- --seconds 4 --nets vgg6-28     shorter
- *   npm run bench -- --profile --nets vgg6-32       per-kernel time of one training step
- * Options: --seconds S (timed seconds per measurement, default 10), --batch N (64),
- * --threads 2,1 (default: the number of cores, then 1), --nets a,b (default all), --no-torch.
+ *   npm run bench -- --seconds 2 --nets vgg6-28     shorter
+ *   npm run bench -- --profile --nets vgg6-32       per-kernel time of two training steps
+ * Options: --seconds S (timed seconds per column and round, default 5), --rounds R (2),
+ * --batch N (64), --threads 2,1 (default: the number of cores, then 1), --nets a,b (default
+ * all: vgg6-28, vgg6-32, vgg16-32), --no-torch.
  */
 
 const NETS: Record<string, ArchitectureSpec> = {
@@ -33,15 +36,17 @@ const PYTHON = '/usr/bin/python3';
 interface Row {
   readonly spec: ArchitectureSpec;
   readonly threads: number;
-  readonly train: Timing;
-  readonly infer: Timing;
+  /** Images per second, the best round. */
+  readonly train: number;
+  readonly infer: number;
   readonly torch: { train: number; infer: number } | null;
 }
 
 function options() {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '2' },
       batch: { type: 'string', default: '64' },
       threads: { type: 'string' },
       nets: { type: 'string', default: Object.keys(NETS).join(',') },
@@ -61,12 +66,14 @@ function options() {
     .filter((t, i, all) => all.indexOf(t) === i);
   const nets = values.nets.split(',').map((name) => {
     const spec = NETS[name];
-    if (!spec)
+    if (!spec) {
       throw new Error(`--nets: unknown net '${name}' (known: ${Object.keys(NETS).join(', ')})`);
+    }
     return spec;
   });
   return {
     seconds: positive('seconds', values.seconds),
+    rounds: Math.round(positive('rounds', values.rounds)),
     batch: Math.round(positive('batch', values.batch)),
     threads,
     nets,
@@ -75,15 +82,68 @@ function options() {
   };
 }
 
-/** The torch version, or why PyTorch cannot be used. */
-function probeTorch(): { version: string } | { missing: string } {
-  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], {
-    encoding: 'utf8',
-  });
-  if (probe.error) return { missing: `${PYTHON} cannot run: ${probe.error.message}` };
-  if (probe.status !== 0)
-    return { missing: `${PYTHON} has no torch (${probe.stderr.trim().split('\n').pop()})` };
-  return { version: probe.stdout.trim() };
+/**
+ * bench/torch_bench.py as a child process answering one JSON line per request, so that its
+ * measurements can alternate with the wasm ones.
+ */
+class Torch {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly replies: Array<(line: string) => void> = [];
+  private stderr = '';
+  private exited: string | null = null;
+  readonly version: Promise<string>;
+
+  constructor(script: string) {
+    this.child = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    const lines = readline.createInterface({ input: this.child.stdout });
+    lines.on('line', (line) => this.replies.shift()?.(line));
+    this.child.on('exit', (code, signal) => {
+      this.exited = `torch_bench.py exited (${code ?? signal}): ${this.stderr.trim()}`;
+      this.replies.splice(0).forEach((reply) => reply(''));
+    });
+    this.version = this.next().then((reply) => (reply as { torch: string }).torch);
+  }
+
+  private next(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.exited) return reject(new Error(this.exited));
+      this.replies.push((line) =>
+        line ? resolve(JSON.parse(line)) : reject(new Error(this.exited ?? 'no reply')),
+      );
+    });
+  }
+
+  private request(body: object): Promise<unknown> {
+    const reply = this.next();
+    this.child.stdin.write(`${JSON.stringify(body)}\n`);
+    return reply;
+  }
+
+  async build(spec: ArchitectureSpec, batch: number, threads: number): Promise<void> {
+    await this.request({ op: 'build', spec, batch, threads });
+  }
+
+  async measure(mode: 'train' | 'infer', m: MeasureOptions): Promise<number> {
+    const reply = (await this.request({ op: 'measure', mode, ...m })) as {
+      imagesPerSecond: number;
+    };
+    return reply.imagesPerSecond;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/** Why PyTorch cannot be used, or null when it can. */
+function torchMissing(): string | null {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error) return `${PYTHON} cannot run: ${probe.error.message}`;
+  if (probe.status !== 0) {
+    return `${PYTHON} has no torch (${probe.stderr.trim().split('\n').pop() ?? ''})`;
+  }
+  return null;
 }
 
 function torchScript(): string {
@@ -97,18 +157,6 @@ function torchScript(): string {
   return found;
 }
 
-function runTorch(spec: ArchitectureSpec, batch: number, threads: number, m: MeasureOptions) {
-  const input = JSON.stringify({ specs: [spec], batch, threads, ...m });
-  const run = spawnSync(PYTHON, [torchScript()], { input, encoding: 'utf8', timeout: 600_000 });
-  if (run.status !== 0) {
-    throw new Error(`torch_bench.py failed (${run.status ?? run.signal}): ${run.stderr.trim()}`);
-  }
-  const out = JSON.parse(run.stdout) as { results: Array<{ train: number; infer: number }> };
-  const result = out.results[0];
-  if (!result) throw new Error('torch_bench.py returned no result');
-  return result;
-}
-
 const fixed = (n: number, digits = 1): string => n.toFixed(digits);
 
 function table(rows: readonly Row[]): string {
@@ -118,91 +166,110 @@ function table(rows: readonly Row[]): string {
   ];
   for (const r of rows) {
     const flops = summarize(r.spec).flops;
-    const train = r.train.imagesPerSecond;
-    const infer = r.infer.imagesPerSecond;
     const t = r.torch;
-    lines.push(
-      [
-        r.spec.name,
-        fixed(flops / 1e6, 0),
-        r.threads,
-        fixed(train),
-        // A training step is counted as 3 forward passes (forward, input and weight gradients).
-        fixed((3 * flops * train) / 1e9),
-        t ? fixed(t.train) : '-',
-        t ? fixed(train / t.train, 2) : '-',
-        fixed(infer),
-        fixed((flops * infer) / 1e9),
-        t ? fixed(t.infer) : '-',
-        t ? fixed(infer / t.infer, 2) : '-',
-      ]
-        .join(' | ')
-        .replace(/^/, '| ')
-        .concat(' |'),
-    );
+    const cells = [
+      r.spec.name,
+      fixed(flops / 1e6, 0),
+      String(r.threads),
+      fixed(r.train),
+      // A training step is counted as 3 forward passes (forward, input and weight gradients).
+      fixed((3 * flops * r.train) / 1e9),
+      t ? fixed(t.train) : '-',
+      t ? fixed(r.train / t.train, 2) : '-',
+      fixed(r.infer),
+      fixed((flops * r.infer) / 1e9),
+      t ? fixed(t.infer) : '-',
+      t ? fixed(r.infer / t.infer, 2) : '-',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
+async function profile(opts: ReturnType<typeof options>): Promise<void> {
+  const info = await initBackend('wasm', undefined, { threads: opts.threads[0] });
+  for (const spec of opts.nets) {
+    const { kernels, wallMs } = await profileTraining(spec, opts.batch);
+    console.log(
+      `\nper-kernel time of 2 training steps: ${spec.name}, batch ${opts.batch}, ${info.device}\n`,
+    );
+    console.log(formatProfile(kernels, wallMs));
+  }
+  tf.removeBackend('wasm');
+}
+
 async function main(): Promise<void> {
   const opts = options();
+  if (opts.profile) return profile(opts);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const m: MeasureOptions = { warmup: 2, minSteps: 2, seconds: opts.seconds };
-
-  if (opts.profile) {
-    const info = await initBackend('wasm', undefined, { threads: opts.threads[0] });
-    for (const spec of opts.nets) {
-      const { kernels, wallMs } = await profileTraining(spec, opts.batch);
-      console.log(
-        `\nper-kernel time of 2 training steps: ${spec.name}, batch ${opts.batch}, ${info.device}\n`,
-      );
-      console.log(formatProfile(kernels, wallMs));
-    }
-    tf.removeBackend('wasm');
-    return;
-  }
-
-  const torch = opts.torch ? probeTorch() : { missing: 'skipped (--no-torch)' };
+  const missing = opts.torch ? torchMissing() : 'skipped (--no-torch)';
+  const torch = missing === null ? new Torch(torchScript()) : null;
+  const torchVersion = torch ? await torch.version : null;
   const started = performance.now();
   const load = os.loadavg()[0] ?? 0;
   const rows: Row[] = [];
   const devices: string[] = [];
-  for (const threads of opts.threads) {
-    if (tf.findBackendFactory('wasm') as unknown) tf.removeBackend('wasm');
-    const info = await initBackend('wasm', undefined, { threads });
-    devices.push(info.device + (info.threadsFallback ? ` [${info.threadsFallback}]` : ''));
-    for (const spec of opts.nets) {
-      const work = workload(spec, opts.batch);
-      const train = measure(() => work.train(), opts.batch, m);
-      const infer = measure(() => work.infer(), opts.batch, m);
-      work.dispose();
-      const t = 'version' in torch ? runTorch(spec, opts.batch, info.threads, m) : null;
-      rows.push({ spec, threads: info.threads, train, infer, torch: t });
-      log(
-        `${spec.name}, ${info.threads} thread(s): wasm train ${fixed(train.imagesPerSecond)} img/s ` +
-          `(${train.steps} steps), infer ${fixed(infer.imagesPerSecond)} img/s` +
-          (t ? `; torch train ${fixed(t.train)}, infer ${fixed(t.infer)}` : ''),
-      );
+  // Each round times wasm and torch back to back, training then inference; a row keeps each
+  // column's best round, which is the least disturbed by other work on a shared machine.
+  const round = (first: boolean): MeasureOptions => ({
+    warmup: first ? 1 : 0,
+    minSteps: 1,
+    seconds: opts.seconds,
+  });
+  try {
+    for (const threads of opts.threads) {
+      if (tf.findBackendFactory('wasm') as unknown) tf.removeBackend('wasm');
+      const info = await initBackend('wasm', undefined, { threads });
+      devices.push(info.device + (info.threadsFallback ? ` [${info.threadsFallback}]` : ''));
+      for (const spec of opts.nets) {
+        const work = workload(spec, opts.batch);
+        await torch?.build(spec, opts.batch, info.threads);
+        const best = { train: 0, infer: 0, torchTrain: 0, torchInfer: 0 };
+        for (let r = 0; r < opts.rounds; r++) {
+          const m = round(r === 0);
+          best.train = Math.max(
+            best.train,
+            measure(() => work.train(), opts.batch, m).imagesPerSecond,
+          );
+          best.torchTrain = Math.max(best.torchTrain, (await torch?.measure('train', m)) ?? 0);
+          best.infer = Math.max(
+            best.infer,
+            measure(() => work.infer(), opts.batch, m).imagesPerSecond,
+          );
+          best.torchInfer = Math.max(best.torchInfer, (await torch?.measure('infer', m)) ?? 0);
+        }
+        work.dispose();
+        const t = torch ? { train: best.torchTrain, infer: best.torchInfer } : null;
+        rows.push({ spec, threads: info.threads, train: best.train, infer: best.infer, torch: t });
+        log(
+          `${spec.name}, ${info.threads} thread(s): wasm train ${fixed(best.train)} img/s, ` +
+            `infer ${fixed(best.infer)} img/s` +
+            (t ? `; torch train ${fixed(t.train)}, infer ${fixed(t.infer)}` : ''),
+        );
+      }
     }
+  } finally {
+    torch?.close();
+    if (tf.findBackendFactory('wasm') as unknown) tf.removeBackend('wasm');
   }
-  tf.removeBackend('wasm');
 
   console.log(
-    `\nfilterscope engine benchmark, batch ${opts.batch}, ${opts.seconds} s per measurement`,
+    `\nfilterscope engine benchmark: batch ${opts.batch}, best of ${opts.rounds} rounds of ` +
+      `>= ${opts.seconds} s per column, wasm and torch alternating`,
   );
   console.log(`wasm: ${devices.join('; ')}`);
   console.log(
-    'version' in torch
-      ? `torch: PyTorch ${torch.version} (${PYTHON}), CPU, torch.set_num_threads(threads)`
-      : `torch: columns skipped: ${torch.missing}`,
+    torchVersion
+      ? `torch: PyTorch ${torchVersion} (${PYTHON}), CPU, torch.set_num_threads(threads)`
+      : `torch: columns skipped: ${missing ?? ''}`,
   );
   console.log(`\n${table(rows)}\n`);
   const withTorch = rows.filter((r) => r.torch);
   if (withTorch.length > 0) {
     const min = (f: (r: Row) => number): string => fixed(Math.min(...withTorch.map(f)), 2);
     console.log(
-      `lowest ratios: training ${min((r) => r.train.imagesPerSecond / r.torch!.train)} (target >= 0.18), ` +
-        `inference ${min((r) => r.infer.imagesPerSecond / r.torch!.infer)} (target >= 0.33)`,
+      `lowest ratios: training ${min((r) => r.train / (r.torch?.train ?? NaN))} (target >= 0.18), ` +
+        `inference ${min((r) => r.infer / (r.torch?.infer ?? NaN))} (target >= 0.33)`,
     );
   }
   console.log(

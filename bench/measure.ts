@@ -64,7 +64,10 @@ export function workload(spec: ArchitectureSpec, batch: number, seed = 1): Workl
       loss?.dispose();
     },
     infer: () => {
-      tf.tidy(() => (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync());
+      // Nothing returned from tidy: it would walk the array looking for tensors.
+      tf.tidy(() => {
+        (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync();
+      });
     },
     dispose: () => {
       optimizer.dispose();

@@ -1,12 +1,14 @@
-"""PyTorch reference for bench/engine.ts: the same architectures, batch and thread count on CPU.
+"""PyTorch reference for bench/engine.ts: the same architectures, batch and threads on CPU.
 
-Reads one JSON object on stdin:
-  {"specs": [ArchitectureSpec, ...], "batch": 64, "threads": 2,
-   "seconds": 10, "warmup": 2, "minSteps": 3}
-and prints one JSON object: {"torch": version, "threads": n, "results": [{"name", "train", "infer"}]},
-img/s for a training step (SGD momentum 0.9, softmax cross-entropy) and for inference (eval, no grad).
-Specs are filterscope architecture specs (src/architecture/spec.ts); layout is NCHW, the FLOPs are
-the same as the NHWC tfjs model's.
+A line-oriented JSON server on stdin/stdout, so that the benchmark can interleave PyTorch and
+TensorFlow.js measurements (the machine is shared and its speed drifts):
+  start                      -> {"torch": version}
+  {"op": "build", "spec": ArchitectureSpec, "batch": 64, "threads": 2}  -> {"ok": true}
+  {"op": "measure", "mode": "train" | "infer", "seconds": 5, "warmup": 2, "minSteps": 2}
+                             -> {"imagesPerSecond": x, "steps": n}
+Training is SGD (momentum 0.9) on cross-entropy with batch norm in training mode; inference is
+eval mode without gradients. Specs are filterscope architecture specs (src/architecture/spec.ts)
+with its defaults; the layout is NCHW, with the same FLOPs as the NHWC tfjs model.
 """
 import json
 import sys
@@ -17,7 +19,7 @@ from torch import nn
 
 
 def build(spec):
-    """nn.Sequential for a spec, with the defaults of src/architecture/spec.ts."""
+    """nn.Sequential for a spec."""
     h, w, c = spec["inputShape"]
     layers = []
     flat = None  # feature count once flattened
@@ -31,7 +33,8 @@ def build(spec):
                 raise NotImplementedError("same padding with stride > 1")
             bn = block.get("batchNorm", True)
             f = block["filters"]
-            layers.append(nn.Conv2d(c, f, k, stride=stride, padding=padding if padding == "same" else 0, bias=not bn))
+            pad = "same" if padding == "same" else 0
+            layers.append(nn.Conv2d(c, f, k, stride=stride, padding=pad, bias=not bn))
             if bn:
                 layers.append(nn.BatchNorm2d(f, eps=1e-5, momentum=0.1))
             if block.get("activation", "relu") == "relu":
@@ -65,8 +68,32 @@ def build(spec):
     return nn.Sequential(*layers)
 
 
-def measure(step, seconds, warmup, min_steps):
-    """Steps per second after `warmup` untimed steps, over >= `seconds` and >= `min_steps`."""
+class Workload:
+    def __init__(self, spec, batch):
+        h, w, c = spec["inputShape"]
+        torch.manual_seed(0)
+        self.batch = batch
+        self.model = build(spec)
+        self.x = torch.randn(batch, c, h, w)
+        self.y = torch.randint(0, spec["labels"], (batch,))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+        self.loss = nn.CrossEntropyLoss()
+
+    def train(self):
+        self.model.train()
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        loss.item()
+
+    def infer(self):
+        self.model.eval()
+        with torch.no_grad():
+            self.model(self.x).sum().item()
+
+
+def measure(step, batch, seconds, warmup, min_steps):
     for _ in range(warmup):
         step()
     steps = 0
@@ -74,40 +101,24 @@ def measure(step, seconds, warmup, min_steps):
     while steps < min_steps or time.perf_counter() - start < seconds:
         step()
         steps += 1
-    return steps / (time.perf_counter() - start)
+    return {"imagesPerSecond": steps * batch / (time.perf_counter() - start), "steps": steps}
 
 
 def main():
-    args = json.load(sys.stdin)
-    torch.set_num_threads(args["threads"])
-    torch.manual_seed(0)
-    batch = args["batch"]
-    results = []
-    for spec in args["specs"]:
-        h, w, c = spec["inputShape"]
-        model = build(spec)
-        x = torch.randn(batch, c, h, w)
-        y = torch.randint(0, spec["labels"], (batch,))
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        loss_fn = nn.CrossEntropyLoss()
-
-        def train_step():
-            optimizer.zero_grad()
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            optimizer.step()
-            loss.item()
-
-        def infer_step():
-            with torch.no_grad():
-                model(x).sum().item()
-
-        model.train()
-        train = measure(train_step, args["seconds"], args["warmup"], args["minSteps"]) * batch
-        model.eval()
-        infer = measure(infer_step, args["seconds"], args["warmup"], args["minSteps"]) * batch
-        results.append({"name": spec["name"], "train": train, "infer": infer})
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}, sys.stdout)
+    reply = lambda value: print(json.dumps(value), flush=True)
+    reply({"torch": torch.__version__})
+    work = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["op"] == "build":
+            torch.set_num_threads(request["threads"])
+            work = Workload(request["spec"], request["batch"])
+            reply({"ok": True, "threads": torch.get_num_threads()})
+        elif request["op"] == "measure":
+            step = work.train if request["mode"] == "train" else work.infer
+            reply(measure(step, work.batch, request["seconds"], request["warmup"], request["minSteps"]))
+        else:
+            raise ValueError(f"unknown op {request['op']}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -12,8 +13,8 @@ import * as tf from '@tensorflow/tfjs';
  * pthread worker script and for its own source, which `worker_threads` cannot load, and its C++
  * side caps the pool at half the logical cores (1 on a 2-core machine). The package ships the
  * pieces unbundled, so this module starts that build itself:
- * - the worker script (`wasm-out/...worker.js`, a string export) is written to a temporary
- *   file, deleted once the workers have loaded it;
+ * - the worker script (`wasm-out/...worker.js`, a string export) is written to a file in the
+ *   temporary folder, named by a hash of its content;
  * - the workers import the Emscripten glue (`wasm-out/...threaded-simd.js`) from its file;
  * - the glue's `emscripten_num_logical_cores` import reports twice the wanted threads, so the
  *   C++ cap (cores / 2) lets them all run;
@@ -82,7 +83,7 @@ export async function startWasmBackend(
   const log = options.log ?? ((message: string) => console.warn(message));
   const wanted = Math.floor(options.threads);
   if (!(wanted >= 1)) throw new Error(`threads must be >= 1, got ${options.threads}`);
-  if (!tf.findBackend('wasm')) {
+  if (!startedBackend('wasm')) {
     // Typed as always present; it is null when nothing is registered under that name.
     const current = tf.findBackendFactory('wasm') as ReturnType<
       typeof tf.findBackendFactory
@@ -134,6 +135,14 @@ export async function startWasmBackend(
   return { threads: pkg.getThreadsCount(), simd, fallbackReason: null };
 }
 
+/**
+ * The backend instance named `name`, or undefined when none was created. (`tf.findBackend`
+ * would start creating one from its factory as a side effect.)
+ */
+function startedBackend(name: string): tf.KernelBackend | undefined {
+  return (tf.engine() as unknown as { registry: Record<string, tf.KernelBackend> }).registry[name];
+}
+
 /** The WebAssembly API as far as it is used here (tsconfig's lib has no DOM typings for it). */
 interface WebAssemblyApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => object;
@@ -153,6 +162,7 @@ interface ThreadedModule {
   tfjs?: Record<string, (...args: number[]) => number>;
   PThread?: {
     runningWorkers: Array<{ unref(): void }>;
+    unusedWorkers: Array<{ terminate(): Promise<number> }>;
     terminateAllThreads(): void;
   };
 }
@@ -192,8 +202,7 @@ async function startThreaded(
   const moduleFactory = load(glue) as (config: FactoryConfig) => Promise<ThreadedModule>;
   const wasmBytes = fs.readFileSync(wasmFile);
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'filterscope-wasm-'));
-  const workerFile = path.join(tmp, 'tfjs-backend-wasm-threaded-simd.worker.cjs');
+  const workerFile = writeWorkerScript(workerSource);
   let config: FactoryConfig | null = null;
   // The glue adds process-wide uncaughtException/unhandledRejection handlers that it removes
   // only when a started backend is disposed; a start that fails must remove them itself.
@@ -201,7 +210,6 @@ async function startThreaded(
   const rejectionBefore = new Set(process.listeners('unhandledRejection'));
   let timer: NodeJS.Timeout | undefined;
   try {
-    fs.writeFileSync(workerFile, workerSource);
     const module = await new Promise<ThreadedModule>((resolve, reject) => {
       timer = setTimeout(
         () => reject(new Error(`its workers did not start within ${timeoutMs} ms`)),
@@ -245,6 +253,9 @@ async function startThreaded(
     // Emscripten refs a worker while it runs a pthread; XNNPACK's pool threads run forever, so
     // they would keep the process alive after its work is done.
     module.PThread?.runningWorkers.forEach((worker) => worker.unref());
+    // Emscripten starts 8 workers whatever the thread count (about 10 MB each); the pool has
+    // taken what it needs. Should a thread start later, Emscripten starts a worker again.
+    module.PThread?.unusedWorkers.splice(0).forEach((worker) => void worker.terminate());
     return { backend, actual: pkg.getThreadsCount() };
   } catch (error) {
     (config as FactoryConfig | null)?.PThread?.terminateAllThreads();
@@ -257,8 +268,24 @@ async function startThreaded(
     throw error;
   } finally {
     clearTimeout(timer);
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes the pthread worker script to the temporary folder under a name that is a hash of its
+ * content, once (processes sharing the folder share the file), and returns its path. The file
+ * stays: Emscripten reads it again whenever it starts a worker.
+ */
+function writeWorkerScript(source: string): string {
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const file = path.join(os.tmpdir(), `filterscope-wasm-worker-${hash}.cjs`);
+  if (!fs.existsSync(file)) {
+    // Write then rename, so that no process ever reads a half-written file.
+    const partial = `${file}.${process.pid}.${Date.now()}`;
+    fs.writeFileSync(partial, source);
+    fs.renameSync(partial, file);
+  }
+  return file;
 }
 
 /** Throws with a plain reason when this runtime cannot run threaded WebAssembly. */

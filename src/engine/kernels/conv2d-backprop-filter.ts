@@ -11,8 +11,12 @@ import { WASM, view, withScope } from './scope.js';
  * Reading c as the batch, n as the input channel and dy as the filter, that is a stride-1 valid
  * convolution of x^T = [C, H, W, N] (padded like the forward pass) with dy^T = [oh, ow, N, K] at
  * dilation s. Its output is [C, >= fh, >= fw, K]; the first fh x fw positions, transposed to
- * [fh, fw, C, K], are dW. One convolution over the whole batch: splitting the batch measured
- * 1.5-9x slower.
+ * [fh, fw, C, K], are dW. The pads go to the convolution, so x is never copied padded.
+ *
+ * One convolution over the whole batch: splitting the batch measured 1.5-9x slower in the
+ * prototype and at best 10% faster (2 chunks, noisy) here, not worth the extra operators. This
+ * kernel still costs about twice the forward convolution: its "filter" (dy, 16 MB for
+ * [64, 32, 32, 64]) is packed anew at every call and streamed once per output tile.
  */
 export function conv2DBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;

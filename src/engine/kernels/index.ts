@@ -11,7 +11,7 @@ import { WASM } from './scope.js';
  *   stock kernel is 10x slower than the forward convolution: both run the forward Conv2D;
  * - `Sum` and `Mean` over leading axes as one matrix product;
  * - a closed-form `FusedBatchNorm` gradient without Tile (a gradient, so for every backend).
- * Together they took a small VGG from 13.5 to 21.7 training images/s on one thread.
+ * In the prototype they took a small VGG from 13.5 to 21.7 training images/s on one thread.
  */
 
 interface Installed {

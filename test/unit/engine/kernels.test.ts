@@ -18,13 +18,25 @@ const TOLERANCE = 1e-4;
 
 type Backend = 'cpu' | 'wasm';
 
+/**
+ * `f`'s outputs as arrays, its tensors freed. (The arrays are not returned through tf.tidy,
+ * which would walk every element looking for tensors.)
+ */
+function read(f: () => tf.Tensor[]): Float32Array[] {
+  let out: Float32Array[] = [];
+  tf.tidy(() => {
+    out = f().map((t) => t.dataSync() as Float32Array);
+  });
+  return out;
+}
+
 /** Runs `f` on `backend` and returns its outputs as arrays. */
 async function on(backend: Backend, f: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   // The gradient registry is global: the cpu reference must use the stock gradients.
   if (backend === 'cpu') unregisterWasmTrainingKernels();
   else registerWasmTrainingKernels();
-  return tf.tidy(() => f().map((t) => t.dataSync() as Float32Array));
+  return read(f);
 }
 
 /**
@@ -35,11 +47,11 @@ async function on(backend: Backend, f: () => tf.Tensor[]): Promise<Float32Array[
 async function onWasmWithoutLeaks(f: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend('wasm');
   registerWasmTrainingKernels();
-  tf.tidy(() => f().forEach((t) => t.dataSync()));
+  read(f);
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const tensors = tf.memory().numTensors;
   const buffers = backend.numDataIds();
-  const out = tf.tidy(() => f().map((t) => t.dataSync() as Float32Array));
+  const out = read(f);
   expect(tf.memory().numTensors).toBe(tensors);
   expect(backend.numDataIds()).toBe(buffers);
   return out;
