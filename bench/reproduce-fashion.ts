@@ -33,14 +33,18 @@ async function main(): Promise<void> {
     maxTrain: Number(values.train),
     maxTest: Number(values.test),
   });
-  console.log(`backend ${backend.name} (${backend.device}); fashion-mnist ${dataset.train.count} train / ${dataset.test.count} test`);
+  console.log(
+    `backend ${backend.name} (${backend.device}); fashion-mnist ${dataset.train.count} train / ${dataset.test.count} test`,
+  );
 
   let checkpoint: Uint8Array | null = null;
   const port: EnginePort = {
     post(message: OutboundMessage) {
       if (message.type === MessageType.Epoch) {
         const m = message.metrics;
-        console.log(`phase 1 epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(3)} SR ${m.trainSR.toFixed(3)}, test SR ${m.testSR.toFixed(3)}, lr ${m.learningRate.toFixed(4)}, ${m.wallSeconds.toFixed(0)} s`);
+        console.log(
+          `phase 1 epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(3)} SR ${m.trainSR.toFixed(3)}, test SR ${m.testSR.toFixed(3)}, lr ${m.learningRate.toFixed(4)}, ${m.wallSeconds.toFixed(0)} s`,
+        );
       }
       if (message.type === MessageType.Checkpoint) checkpoint = message.bytes;
     },
@@ -48,19 +52,33 @@ async function main(): Promise<void> {
   };
   const spec = vgg6('VGG-6/28x28x1', [28, 28, 1], 10);
   const trained = await train(
-    { architecture: spec, dataset: { name: 'fashion-mnist' }, hyperparameters: { epochs: Number(values.epochs), batchSize: Number(values.batch) } },
+    {
+      architecture: spec,
+      dataset: { name: 'fashion-mnist' },
+      hyperparameters: { epochs: Number(values.epochs), batchSize: Number(values.batch) },
+    },
     dataset,
     port,
     { backend },
   );
-  console.log(`phase 1 done: ${JSON.stringify({ status: trained.status })} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `phase 1 done: ${JSON.stringify({ status: trained.status })} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 
-  const result = await probe(checkpoint!, dataset, { headEpochs: Number(values['head-epochs']) }, (event) => {
-    if (event.type === 'layerSR') console.log(`phase 2 ${event.layer}: SR ${event.successRate.toFixed(3)}`);
-  });
+  const result = await probe(
+    checkpoint!,
+    dataset,
+    { headEpochs: Number(values['head-epochs']) },
+    (event) => {
+      if (event.type === 'layerSR')
+        console.log(`phase 2 ${event.layer}: SR ${event.successRate.toFixed(3)}`);
+    },
+  );
   const fmt = (v: number | null, digits = 2) => (v === null ? 'n/a' : v.toFixed(digits));
   console.log('');
-  console.log('| layer | probe point | SR | mean cluster size | clusters/filter | silent | noise/filter | SNR | AFCC kept | AFCC SR before | AFCC SR after |');
+  console.log(
+    '| layer | probe point | SR | mean cluster size | clusters/filter | silent | noise/filter | SNR | AFCC kept | AFCC SR before | AFCC SR after |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const l of result.layers) {
     const a = l.aggregates;
@@ -68,7 +86,9 @@ async function main(): Promise<void> {
       `| ${l.layer} | ${l.probePoint.shape.join('x')} | ${l.successRate.toFixed(3)} | ${fmt(a.meanClusterSize)} | ${fmt(a.meanClustersPerFilter)} | ${a.silentFilters}/${a.filters} | ${fmt(a.meanNoise)} | ${fmt(a.snr)} | ${(l.afcc.keptFraction * 100).toFixed(1)}% | ${l.afcc.srBefore.toFixed(3)} | ${l.afcc.srAfter.toFixed(3)} |`,
     );
   }
-  console.log(`\nforward calls ${result.forwardCalls}, features cached ${result.featuresCached}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `\nforward calls ${result.forwardCalls}, features cached ${result.featuresCached}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 }
 
 void main();
