@@ -8,6 +8,13 @@ import { NodeResolver } from './node/node.resolver.js';
 import type { ContainerType } from 'type-graphql';
 import type { Services } from './services.js';
 import { TrainingRunResolver } from './run/training-run.resolver.js';
+import {
+  FilterResultResolver,
+  LayerProbeResolver,
+  ProbeLayerResolver,
+  ProbeResolver,
+  ProbeRunResolver,
+} from './probe/probe.resolver.js';
 
 /** Per-request context: the container that holds this server's resolvers, and its services. */
 export interface GraphQLContext {
@@ -26,6 +33,11 @@ export function buildAppSchema(): GraphQLSchema {
       LayerResolver,
       DatasetResolver,
       TrainingRunResolver,
+      ProbeResolver,
+      LayerProbeResolver,
+      FilterResultResolver,
+      ProbeRunResolver,
+      ProbeLayerResolver,
     ],
     validate: false,
     // type-graphql insists on a PubSub when there are subscriptions; ours never publish to it:

@@ -7,6 +7,14 @@ import { DatasetResolver } from './dataset/dataset.resolver.js';
 import { DatasetService } from './dataset/dataset.service.js';
 import { NodeResolver } from './node/node.resolver.js';
 import { NodeService } from './node/node.service.js';
+import {
+  FilterResultResolver,
+  LayerProbeResolver,
+  ProbeLayerResolver,
+  ProbeResolver,
+  ProbeRunResolver,
+} from './probe/probe.resolver.js';
+import { ProbeService } from './probe/probe.service.js';
 import { TrainingRunResolver } from './run/training-run.resolver.js';
 import { TrainingRunService } from './run/training-run.service.js';
 import type { EventBus } from '../events/bus.js';
@@ -16,6 +24,7 @@ export interface Services {
   readonly architectures: ArchitectureService;
   readonly runs: TrainingRunService;
   readonly datasets: DatasetService;
+  readonly probes: ProbeService;
   readonly nodes: NodeService;
 }
 
@@ -27,7 +36,14 @@ export function createServices(
   const architectures = new ArchitectureService(store, { maxParameters: config.maxParameters });
   const datasets = new DatasetService(config.dataPath);
   const runs = new TrainingRunService(store, datasets, bus);
-  return { architectures, datasets, runs, nodes: new NodeService(architectures, datasets, runs) };
+  const probes = new ProbeService(store, datasets, bus);
+  return {
+    architectures,
+    datasets,
+    runs,
+    probes,
+    nodes: new NodeService(architectures, datasets, runs, probes),
+  };
 }
 
 /** type-graphql's container: one resolver instance per class, built with its services. */
@@ -38,6 +54,11 @@ export function createContainer(services: Services): ContainerType {
     [LayerResolver, new LayerResolver(services.architectures)],
     [DatasetResolver, new DatasetResolver(services.datasets)],
     [TrainingRunResolver, new TrainingRunResolver(services.runs, services.architectures)],
+    [ProbeResolver, new ProbeResolver(services.probes)],
+    [LayerProbeResolver, new LayerProbeResolver(services.probes)],
+    [FilterResultResolver, new FilterResultResolver(services.probes)],
+    [ProbeRunResolver, new ProbeRunResolver(services.probes)],
+    [ProbeLayerResolver, new ProbeLayerResolver(services.probes)],
   ]);
   return {
     get(someClass: unknown) {

@@ -4,7 +4,7 @@ import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from './backend.js';
 import type { InboundMessage, OutboundMessage } from './protocol.js';
-import { MessageType, validateInbound, validateOutbound } from './protocol.js';
+import { MessageType, TERMINAL_TYPES, validateInbound, validateOutbound } from './protocol.js';
 
 /**
  * Transport for the engine. The engine only sees `EnginePort` (post, onMessage); this file holds
@@ -20,12 +20,6 @@ export interface EnginePort {
   onMessage(listener: (message: InboundMessage) => void): () => void;
 }
 
-const TERMINAL: ReadonlySet<MessageType> = new Set([
-  MessageType.Finished,
-  MessageType.Failed,
-  MessageType.Cancelled,
-]);
-
 /** A checkpoint's buffer moves instead of being copied when the view covers all of it. */
 function transferList(message: OutboundMessage | InboundMessage): ArrayBuffer[] {
   const bytes =
@@ -33,7 +27,9 @@ function transferList(message: OutboundMessage | InboundMessage): ArrayBuffer[] 
       ? message.bytes
       : message.type === MessageType.Start
         ? message.resumeFrom
-        : null;
+        : message.type === MessageType.Probe
+          ? message.checkpoint
+          : null;
   if (!bytes || !(bytes.buffer instanceof ArrayBuffer)) return [];
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   return whole ? [bytes.buffer] : [];
@@ -81,11 +77,12 @@ export interface EngineWorkerOptions {
 
 /** The runner's handle on one engine thread. */
 export interface EngineWorker {
-  /** Sends `start` (once) or `cancel`. */
+  /** Sends `start` or `probe` (once) or `cancel`. */
   post(message: InboundMessage): void;
   /**
    * Every engine message, validated, in order. If the thread dies without a terminal message
-   * (`finished`, `failed`, `cancelled`), a `failed` message saying so is delivered instead.
+   * (`finished`, `probeFinished`, `failed`, `cancelled`), a `failed` message saying so is
+   * delivered instead.
    */
   onMessage(listener: (message: OutboundMessage) => void): () => void;
   /** Resolves with the thread's exit code once it has stopped (by itself or by `dispose`). */
@@ -124,7 +121,7 @@ export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWork
   let disposed = false;
   const deliver = (message: OutboundMessage): void => {
     if (ended) return;
-    if (TERMINAL.has(message.type)) ended = true;
+    if (TERMINAL_TYPES.has(message.type)) ended = true;
     for (const listener of listeners) listener(message);
   };
   const fail = (error: string, stack: string | null): void =>

@@ -1,5 +1,7 @@
+import { Normalization } from '../analysis/metrics.js';
 import type { ArchitectureSpec } from '../architecture/index.js';
 import { ArchitectureValidationError, validateArchitecture } from '../architecture/index.js';
+import type { ProbeEvent, ProbeEventType, ProbeOptions } from './probe.js';
 import type { ScheduleSpec } from './schedule.js';
 import { scheduleIssues } from './schedule.js';
 
@@ -12,6 +14,8 @@ import { scheduleIssues } from './schedule.js';
 export enum MessageType {
   /** runner -> engine: train a job, optionally resuming from a checkpoint. */
   Start = 'start',
+  /** runner -> engine: probe a phase-1 checkpoint (phases 2 and 3). */
+  Probe = 'probe',
   /** runner -> engine: stop between batches; the last checkpoint stays valid. */
   Cancel = 'cancel',
   /** engine -> runner: backend ready, dataset loaded, hyperparameters resolved. */
@@ -23,6 +27,10 @@ export enum MessageType {
   /** engine -> runner: full training state after an epoch, to resume from. */
   Checkpoint = 'checkpoint',
   Finished = 'finished',
+  /** engine -> runner: one event of a probe, in the order `probe()` emits them. */
+  ProbeEvent = 'probeEvent',
+  /** engine -> runner: a probe's end (terminal, like `finished`). */
+  ProbeFinished = 'probeFinished',
   Failed = 'failed',
   Cancelled = 'cancelled',
 }
@@ -107,11 +115,26 @@ export interface EpochMetrics {
   readonly wallSeconds: number;
 }
 
+/** What a `probe` message asks for: the checkpoint's job (architecture, dataset) and options. */
+export interface ProbeJobSpec {
+  readonly architecture: ArchitectureSpec;
+  readonly dataset: DatasetRequest;
+  /** `probe()`'s options as plain JSON; omitted fields take PROBE_DEFAULTS. */
+  readonly options: ProbeOptions;
+}
+
 export interface StartMessage {
   readonly type: MessageType.Start;
   readonly job: TrainJobSpec;
   /** Bytes of a `checkpoint` message of the same job, or null to start afresh. */
   readonly resumeFrom: Uint8Array | null;
+}
+
+export interface ProbeMessage {
+  readonly type: MessageType.Probe;
+  readonly job: ProbeJobSpec;
+  /** Bytes of a phase-1 `checkpoint` message (transferred, like `resumeFrom`). */
+  readonly checkpoint: Uint8Array;
 }
 
 export interface CancelMessage {
@@ -168,6 +191,20 @@ export interface FinishedMessage {
   readonly wallSeconds: number;
 }
 
+export interface ProbeEventMessage {
+  readonly type: MessageType.ProbeEvent;
+  readonly event: ProbeEvent;
+}
+
+export interface ProbeFinishedMessage {
+  readonly type: MessageType.ProbeFinished;
+  /** Batches run through the frozen network. */
+  readonly forwardCalls: number;
+  readonly wallSeconds: number;
+  /** SR(l) per probed layer, in network order. */
+  readonly layers: readonly { readonly layer: string; readonly successRate: number }[];
+}
+
 export interface FailedMessage {
   readonly type: MessageType.Failed;
   readonly error: string;
@@ -176,22 +213,46 @@ export interface FailedMessage {
 
 export interface CancelledMessage {
   readonly type: MessageType.Cancelled;
-  /** Epochs completed, i.e. the epoch of the last checkpoint (0 if none). */
+  /** Epochs completed, i.e. the epoch of the last checkpoint (0 if none; always 0 for a probe). */
   readonly epoch: number;
 }
 
-export type InboundMessage = StartMessage | CancelMessage;
+export type InboundMessage = StartMessage | ProbeMessage | CancelMessage;
 export type OutboundMessage =
   | StartedMessage
   | StepMessage
   | EpochMessage
   | CheckpointMessage
   | FinishedMessage
+  | ProbeEventMessage
+  | ProbeFinishedMessage
   | FailedMessage
   | CancelledMessage;
 export type EngineMessage = InboundMessage | OutboundMessage;
 
-const INBOUND: ReadonlySet<string> = new Set([MessageType.Start, MessageType.Cancel]);
+const INBOUND: ReadonlySet<string> = new Set([
+  MessageType.Start,
+  MessageType.Probe,
+  MessageType.Cancel,
+]);
+
+/** The terminal engine -> runner types: exactly one ends a job, and nothing follows it. */
+export const TERMINAL_TYPES: ReadonlySet<MessageType> = new Set([
+  MessageType.Finished,
+  MessageType.ProbeFinished,
+  MessageType.Failed,
+  MessageType.Cancelled,
+]);
+
+const PROBE_EVENT_TYPE_SET: Record<ProbeEventType, true> = {
+  started: true,
+  headEpoch: true,
+  layerSR: true,
+  filters: true,
+  layerDone: true,
+};
+/** The `type`s of `ProbeEvent`, in the order a probe emits them for its first layer. */
+export const PROBE_EVENT_TYPES = Object.keys(PROBE_EVENT_TYPE_SET) as readonly ProbeEventType[];
 
 /** A message that breaks the protocol: which type, which field, what it got. */
 export class ProtocolError extends Error {
@@ -405,10 +466,65 @@ const record: Check = (v, path) => {
   if (!isObject(v)) throw new Issue(path, v, 'must be an object');
 };
 
+const arrayOf =
+  (check: Check, minLength = 0): Check =>
+  (v, path) => {
+    if (!Array.isArray(v) || v.length < minLength) {
+      throw new Issue(
+        path,
+        v,
+        minLength ? `must be an array of at least ${minLength}` : 'must be an array',
+      );
+    }
+    v.forEach((item, i) => check(item, `${path}[${i}]`));
+  };
+
+const dataset = object({ name: string, options: record }, ['options']);
+
+/** `ProbeOptions`: every field optional; the ranges of `resolveProbeOptions`. */
+const probeOptionFields: Record<string, Check> = {
+  layers: nullable(arrayOf(string, 1)),
+  afterPooling: boolean,
+  maxFeatures: integer(1),
+  headEpochs: integer(1, 100_000),
+  learningRate: number(0, Infinity, true),
+  momentum: (v, path) => {
+    number(0, 1)(v, path);
+    if (v === 1) throw new Issue(path, v, 'must be below 1');
+  },
+  weightDecay: number(0),
+  batchSize: integer(1, 65_536),
+  maxTrainExamples: nullable(integer(1)),
+  maxTestExamples: nullable(integer(1)),
+  featureCacheBytes: number(0),
+  seed: integer(0, 0xffffffff),
+  metrics: object(
+    {
+      threshold: number(),
+      normalization: oneOf(Object.values(Normalization)),
+      minScale: number(0),
+    },
+    ['threshold', 'normalization', 'minScale'],
+  ),
+  filtersPerEvent: integer(1),
+};
+const probeOptions = object(probeOptionFields, Object.keys(probeOptionFields));
+
+const probeJob = object({ architecture, dataset, options: probeOptions });
+
+/** Only the envelope: `event.type` is a ProbeEvent type (the payloads, filters above all, are large). */
+const probeEvent: Check = (v, path) => {
+  if (!isObject(v)) throw new Issue(path, v, 'must be an object');
+  const type = v.type;
+  if (typeof type !== 'string' || !(PROBE_EVENT_TYPES as readonly string[]).includes(type)) {
+    throw new Issue(join(path, 'type'), type, `must be one of ${PROBE_EVENT_TYPES.join(', ')}`);
+  }
+};
+
 const job = object(
   {
     architecture,
-    dataset: object({ name: string, options: record }, ['options']),
+    dataset,
     hyperparameters: hyperparameters(false),
   },
   ['hyperparameters'],
@@ -426,6 +542,7 @@ const metrics = object({
 
 const SHAPES: Record<MessageType, Check> = {
   [MessageType.Start]: message({ job, resumeFrom: nullable(bytes) }),
+  [MessageType.Probe]: message({ job: probeJob, checkpoint: bytes }),
   [MessageType.Cancel]: message({}),
   [MessageType.Started]: message({
     backend: string,
@@ -457,6 +574,12 @@ const SHAPES: Record<MessageType, Check> = {
     bestTestSR: number(0, 1),
     bestEpoch: integer(1),
     wallSeconds: number(0),
+  }),
+  [MessageType.ProbeEvent]: message({ event: probeEvent }),
+  [MessageType.ProbeFinished]: message({
+    forwardCalls: integer(0),
+    wallSeconds: number(0),
+    layers: arrayOf(object({ layer: string, successRate: number(0, 1) })),
   }),
   [MessageType.Failed]: message({ error: string, stack: nullable(anyString) }),
   [MessageType.Cancelled]: message({ epoch: integer(0) }),

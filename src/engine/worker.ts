@@ -9,14 +9,16 @@ import type { BackendChoice, BackendInfo } from './backend.js';
 import { BACKEND_CHOICES, initBackend } from './backend.js';
 import type { EnginePort } from './port.js';
 import { threadPort } from './port.js';
-import type { StartMessage } from './protocol.js';
+import { probe } from './probe.js';
+import type { ProbeMessage, StartMessage } from './protocol.js';
 import { MessageType } from './protocol.js';
 import { train } from './train.js';
 
 /**
  * The engine thread's entry (started by `startEngineWorker` in port.ts). It waits for one
- * `start`, selects the backend from FILTERSCOPE_BACKEND, loads the dataset, trains, and reports
- * any error as `failed`. A `cancel` at any time stops training between batches.
+ * `start` or `probe`, selects the backend from FILTERSCOPE_BACKEND, loads the dataset, trains
+ * (or probes a checkpoint), and reports any error as `failed`. A `cancel` at any time stops the
+ * work between batches.
  */
 
 /** What `serveEngine` calls; replaceable in tests. */
@@ -32,15 +34,24 @@ const DEFAULT_DEPENDENCIES: EngineDependencies = { initBackend, loadDataset };
 
 /**
  * `loadDataset` options for a job: data folders from FILTERSCOPE_DATA, the request's options
- * (the procedural dataset's parameters, or CIFAR-100's `cifar100Labels`), and the training cap,
- * so that a capped procedural run does not generate examples it never uses.
+ * (the procedural dataset's parameters, or CIFAR-100's `cifar100Labels`), and the caps (training:
+ * `maxTrainExamples`; a probe also `maxTestExamples`), so that a capped procedural run does not
+ * generate examples it never uses.
  */
-export function loadOptionsFor(message: StartMessage, dataPath: string | undefined): LoadOptions {
+export function loadOptionsFor(
+  message: StartMessage | ProbeMessage,
+  dataPath: string | undefined,
+): LoadOptions {
   const { name, options = {} } = message.job.dataset;
-  const cap = message.job.hyperparameters?.maxTrainExamples;
+  const trainCap =
+    message.type === MessageType.Probe
+      ? message.job.options.maxTrainExamples
+      : message.job.hyperparameters?.maxTrainExamples;
+  const testCap = message.type === MessageType.Probe ? message.job.options.maxTestExamples : null;
   return {
     roots: dataRoots(dataPath),
-    ...(cap ? { maxTrain: cap } : {}),
+    ...(trainCap ? { maxTrain: trainCap } : {}),
+    ...(testCap ? { maxTest: testCap } : {}),
     ...(name === 'procedural' ? { procedural: options as ProceduralOptions } : {}),
     ...(typeof options.cifar100Labels === 'string'
       ? { cifar100Labels: options.cifar100Labels as CifarLabelKind }
@@ -49,7 +60,7 @@ export function loadOptionsFor(message: StartMessage, dataPath: string | undefin
 }
 
 /**
- * Serves one training job over `port`. Resolves once the job has ended (its terminal message
+ * Serves one job (training or probing) over `port`. Resolves once the job has ended (its terminal message
  * posted) and stops listening to the port then, so a worker thread can exit.
  *
  * @param backendChoice FILTERSCOPE_BACKEND's value; default `auto`
@@ -70,7 +81,7 @@ export function serveEngine(
       if (started) {
         port.post({
           type: MessageType.Failed,
-          error: 'engine received a second start message; one worker runs one job',
+          error: `engine received a second ${message.type} message; one worker runs one job`,
           stack: null,
         });
         return;
@@ -83,7 +94,7 @@ export function serveEngine(
     });
   });
 
-  async function run(message: StartMessage): Promise<void> {
+  async function run(message: StartMessage | ProbeMessage): Promise<void> {
     try {
       if (!(BACKEND_CHOICES as readonly string[]).includes(backendChoice)) {
         throw new Error(
@@ -93,6 +104,26 @@ export function serveEngine(
       const backend = await deps.initBackend(backendChoice as BackendChoice);
       const options = loadOptionsFor(message, process.env.FILTERSCOPE_DATA);
       const dataset = await deps.loadDataset(message.job.dataset.name, options);
+      if (message.type === MessageType.Probe) {
+        const result = await probe(
+          message.checkpoint,
+          dataset,
+          message.job.options,
+          (event) => port.post({ type: MessageType.ProbeEvent, event }),
+          controller.signal,
+        );
+        if (result.status === 'cancelled') {
+          port.post({ type: MessageType.Cancelled, epoch: 0 });
+        } else {
+          port.post({
+            type: MessageType.ProbeFinished,
+            forwardCalls: result.forwardCalls,
+            wallSeconds: result.wallSeconds,
+            layers: result.layers.map((l) => ({ layer: l.layer, successRate: l.successRate })),
+          });
+        }
+        return;
+      }
       await train(message.job, dataset, port, {
         resumeFrom: message.resumeFrom,
         signal: controller.signal,

@@ -6,6 +6,7 @@ import { JOBS_TOPIC } from '../events/topics.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
 import { JobQueue } from './queue.js';
+import { runProbeJob } from './probe-job.js';
 import { runTrainingJob } from './training-job.js';
 
 export interface RunnerOptions {
@@ -70,7 +71,8 @@ export class Runner {
       }
       this.current = job.id;
       try {
-        await runTrainingJob(job, {
+        const run = job.kind === 'probe' ? runProbeJob : runTrainingJob;
+        await run(job, {
           store: this.store,
           queue: this.queue,
           owner: this.owner,

@@ -1,10 +1,13 @@
 import { eq, sql } from 'drizzle-orm';
-import type { EngineWorker } from '../engine/port.js';
-import { MessageType, type EpochMetrics, type OutboundMessage } from '../engine/protocol.js';
+import {
+  MessageType,
+  type EpochMetrics,
+  type InboundMessage,
+  type OutboundMessage,
+} from '../engine/protocol.js';
 import { appendEvent } from '../events/bus.js';
 import { RUNS_TOPIC, runTopic } from '../events/topics.js';
-import type { Logger } from '../log.js';
-import type { Db, Store } from '../store/db.js';
+import type { Db } from '../store/db.js';
 import {
   architectures,
   jobs,
@@ -19,22 +22,11 @@ import {
   loadLatestCheckpoint,
   writeCheckpointChunks,
 } from './checkpoint-store.js';
-import { JobQueue } from './queue.js';
+import { driveEngine, type JobContext, type JobOutcome } from './engine-job.js';
 
-export interface TrainingJobContext {
-  readonly store: Store;
-  readonly queue: JobQueue;
-  readonly owner: string;
-  readonly log: Logger;
-  /** Starts the engine thread (engine/port.ts in production). */
-  readonly startWorker: () => EngineWorker;
-  /** Heartbeat period, ms (well under the lease). */
-  readonly heartbeatMs: number;
-  /** Resolves when the runner is asked to stop (graceful shutdown): the job is given back. */
-  readonly stopping: Promise<void>;
-}
+export type { JobOutcome } from './engine-job.js';
 
-export type JobOutcome = 'succeeded' | 'failed' | 'retrying' | 'cancelled' | 'released' | 'lost';
+export type TrainingJobContext = JobContext;
 
 /** Writes a run's status, the run's own event and the all-runs event, in the caller's transaction. */
 export async function recordStatus(
@@ -104,20 +96,9 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
   const jobLog = log.child({ jobId: job.id, runId, attempt: job.attempts });
   jobLog.info('training job starting', { resumeFromEpoch: resume?.epoch ?? null });
 
-  let worker: EngineWorker;
-  try {
-    worker = ctx.startWorker();
-  } catch (error) {
-    // No engine thread at all (e.g. a broken install): record it like an engine failure.
-    worker = failedWorker(`could not start the engine thread: ${(error as Error).message}`);
-  }
   const pending = new Map<number, EpochMetrics>();
-  let chain: Promise<unknown> = Promise.resolve();
-  let cancelSent = false;
-  let settle: (outcome: JobOutcome) => void = () => undefined;
-  const outcome = new Promise<JobOutcome>((resolve) => (settle = resolve));
 
-  const handle = async (message: OutboundMessage): Promise<void> => {
+  const handle = async (message: OutboundMessage): Promise<JobOutcome | null> => {
     switch (message.type) {
       case MessageType.Started:
         await store.db.transaction((tx) =>
@@ -143,7 +124,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
             },
           ),
         );
-        return;
+        return null;
       case MessageType.Step:
         await store.db.transaction((tx) =>
           appendEvent(tx, runTopic(runId), 'step', {
@@ -153,10 +134,10 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
             loss: message.loss,
           }),
         );
-        return;
+        return null;
       case MessageType.Epoch:
         pending.set(message.epoch, message.metrics);
-        return;
+        return null;
       case MessageType.Checkpoint: {
         const metrics = pending.get(message.epoch);
         pending.delete(message.epoch);
@@ -191,7 +172,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
             sizeBytes: message.bytes.byteLength,
           });
         });
-        return;
+        return null;
       }
       case MessageType.Finished:
         await store.db.transaction(async (tx) => {
@@ -216,8 +197,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
             },
           );
         });
-        settle('succeeded');
-        return;
+        return 'succeeded';
       case MessageType.Cancelled:
         await store.db.transaction(async (tx) => {
           await tx
@@ -232,8 +212,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
             { reason: 'cancelled by request', epoch: message.epoch },
           );
         });
-        settle('cancelled');
-        return;
+        return 'cancelled';
       case MessageType.Failed: {
         jobLog.warn('training job failed', { error: message.error });
         const retry = job.attempts < job.maxAttempts;
@@ -275,51 +254,14 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
             );
           }
         });
-        settle(retry ? 'retrying' : 'failed');
-        return;
+        return retry ? 'retrying' : 'failed';
       }
+      default:
+        return null;
     }
   };
 
-  worker.onMessage((message) => {
-    chain = chain
-      .then(() => handle(message))
-      .catch((error: unknown) => {
-        jobLog.error('could not record an engine message; the job will be retried', {
-          error,
-          type: message.type,
-        });
-        void worker.dispose();
-        settle('lost');
-      });
-  });
-
-  const heartbeat = setInterval(() => {
-    ctx.queue.heartbeat(job.id, ctx.owner).then(
-      ({ held, cancelRequested }) => {
-        if (!held) {
-          jobLog.warn('lease lost; stopping the engine');
-          void worker.dispose();
-          settle('lost');
-        } else if (cancelRequested && !cancelSent) {
-          cancelSent = true;
-          worker.post({ type: MessageType.Cancel });
-        }
-      },
-      (error: unknown) => jobLog.warn('heartbeat failed', { error }),
-    );
-  }, ctx.heartbeatMs);
-
-  let ended = false;
-  void ctx.stopping.then(async () => {
-    if (ended) return;
-    await worker.dispose();
-    await chain.catch(() => undefined);
-    await store.db.transaction((tx) => JobQueue.release(tx, job.id, ctx.owner));
-    settle('released');
-  });
-
-  worker.post({
+  const start: InboundMessage = {
     type: MessageType.Start,
     job: {
       architecture: arch!.spec,
@@ -327,33 +269,6 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
       hyperparameters: run.hyperparameters as never,
     },
     resumeFrom: resume?.bytes ?? null,
-  });
-
-  try {
-    const result = await outcome;
-    ended = true;
-    await chain.catch(() => undefined);
-    jobLog.info('training job ended', { outcome: result });
-    return result;
-  } finally {
-    clearInterval(heartbeat);
-    await worker.dispose();
-  }
-}
-
-/** A stand-in for an engine thread that could not start: it reports `failed` once started. */
-function failedWorker(error: string): EngineWorker {
-  let listener: ((message: OutboundMessage) => void) | null = null;
-  return {
-    post(message) {
-      if (message.type === MessageType.Start)
-        queueMicrotask(() => listener?.({ type: MessageType.Failed, error, stack: null }));
-    },
-    onMessage(l) {
-      listener = l;
-      return () => (listener = null);
-    },
-    exited: Promise.resolve(1),
-    dispose: async () => undefined,
   };
+  return driveEngine(job, ctx, jobLog, start, handle);
 }

@@ -1,5 +1,6 @@
 import type { ArchitectureService } from '../architecture/architecture.service.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
+import type { ProbeService } from '../probe/probe.service.js';
 import type { TrainingRunService } from '../run/training-run.service.js';
 import { parseGlobalId } from '../relay/global-id.js';
 import type { Node } from '../relay/node.type.js';
@@ -10,6 +11,7 @@ export class NodeService {
     private readonly architectures: ArchitectureService,
     private readonly datasets: DatasetService,
     private readonly runs: TrainingRunService,
+    private readonly probes: ProbeService,
   ) {}
 
   async findOne(id: string): Promise<Node | null> {
@@ -25,6 +27,12 @@ export class NodeService {
         return this.datasets.findByName(decoded.key);
       case 'TrainingRun':
         return Number.isSafeInteger(key) ? this.runs.findOne(key) : null;
+      case 'Probe':
+        return Number.isSafeInteger(key) ? this.probes.findOne(key) : null;
+      case 'LayerProbe':
+        return Number.isSafeInteger(key) ? this.probes.findLayerProbe(key) : null;
+      case 'FilterResult':
+        return Number.isSafeInteger(key) ? this.probes.findFilter(key) : null;
     }
   }
 

@@ -1,8 +1,17 @@
 import { badInput } from '../errors.js';
 
 /** Node types that have global ids. */
-export type NodeTypeName = 'Architecture' | 'Layer' | 'Dataset' | 'TrainingRun';
-const NODE_TYPES: readonly NodeTypeName[] = ['Architecture', 'Layer', 'Dataset', 'TrainingRun'];
+export type NodeTypeName =
+  'Architecture' | 'Layer' | 'Dataset' | 'TrainingRun' | 'Probe' | 'LayerProbe' | 'FilterResult';
+const NODE_TYPES: readonly NodeTypeName[] = [
+  'Architecture',
+  'Layer',
+  'Dataset',
+  'TrainingRun',
+  'Probe',
+  'LayerProbe',
+  'FilterResult',
+];
 
 /** Opaque, stable global id: base64url of `Type:key`. */
 export function toGlobalId(type: NodeTypeName, key: string | number): string {

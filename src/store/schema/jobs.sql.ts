@@ -2,7 +2,7 @@ import { boolean, index, integer, pgTable, text, timestamp } from 'drizzle-orm/p
 import { trainingRuns } from './runs.sql.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type JobKind = 'train';
+export type JobKind = 'train' | 'probe';
 
 /**
  * The queue. Runners claim with FOR UPDATE SKIP LOCKED and hold a lease renewed by heartbeats;
@@ -14,6 +14,8 @@ export const jobs = pgTable(
     id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
     kind: text('kind').$type<JobKind>().notNull(),
     runId: integer('run_id').references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    /** For `probe` jobs: the probe (its run is `runId`). */
+    probeId: integer('probe_id'),
     status: text('status').$type<JobStatus>().notNull().default('queued'),
     attempts: integer('attempts').notNull().default(0),
     maxAttempts: integer('max_attempts').notNull().default(3),

@@ -13,6 +13,22 @@ const job = {
   dataset: { name: 'procedural', options: { imageSize: 28, channels: 1 } },
   hyperparameters: { epochs: 3, schedule: { kind: 'step', milestones: [1, 2] } },
 };
+const probeJob = {
+  architecture: job.architecture,
+  dataset: job.dataset,
+  options: {
+    layers: ['conv1', 'conv2'],
+    headEpochs: 2,
+    maxTestExamples: null,
+    metrics: { threshold: 0.4, normalization: 'MAX' },
+  },
+};
+const probeFinished = {
+  type: 'probeFinished',
+  forwardCalls: 12,
+  wallSeconds: 1.5,
+  layers: [{ layer: 'conv1', successRate: 0.7 }],
+};
 const metrics = {
   epoch: 2,
   trainLoss: 1.2,
@@ -39,6 +55,8 @@ describe('validateMessage', () => {
     const valid = [
       { type: 'start', job, resumeFrom: null },
       { type: 'start', job: { ...job, hyperparameters: undefined }, resumeFrom: new Uint8Array(4) },
+      { type: 'probe', job: probeJob, checkpoint: new Uint8Array(4) },
+      { type: 'probe', job: { ...probeJob, options: {} }, checkpoint: new Uint8Array(4) },
       { type: 'cancel' },
       {
         type: 'started',
@@ -62,14 +80,18 @@ describe('validateMessage', () => {
         bestEpoch: 2,
         wallSeconds: 10,
       },
+      // Only the envelope of an event is checked: its payload (filters) may be large.
+      { type: 'probeEvent', event: { type: 'filters', layer: 'conv1', filters: [] } },
+      { type: 'probeEvent', event: { type: 'layerDone', anything: [1, 2] } },
+      probeFinished,
+      { ...probeFinished, layers: [] },
       { type: 'failed', error: 'boom', stack: null },
       { type: 'cancelled', epoch: 0 },
     ];
-    expect(valid.map((m) => validateMessage(m).type)).toEqual([
-      'start',
-      'start',
-      ...Object.values(MessageType).filter((t) => t !== 'start'),
-    ]);
+    const twice = new Set(['start', 'probe', 'probeEvent', 'probeFinished']);
+    expect(valid.map((m) => validateMessage(m).type)).toEqual(
+      Object.values(MessageType).flatMap((t) => (twice.has(t) ? [t, t] : [t])),
+    );
   });
 
   const cases: [unknown, string, string, unknown, string][] = [
@@ -200,6 +222,106 @@ describe('validateMessage', () => {
       0,
       'must be an integer from 1 to 65536, got 0',
     ],
+    [
+      { type: 'probe', job: probeJob, checkpoint: null },
+      'probe',
+      'checkpoint',
+      null,
+      'probe message: checkpoint must be a non-empty Uint8Array, got null',
+    ],
+    [
+      { type: 'probe', job: { ...probeJob, options: undefined }, checkpoint: new Uint8Array(4) },
+      'probe',
+      'job.options',
+      undefined,
+      'probe message: job.options is required, got undefined',
+    ],
+    [
+      {
+        type: 'probe',
+        job: { ...probeJob, options: { headEpochs: 0 } },
+        checkpoint: new Uint8Array(4),
+      },
+      'probe',
+      'job.options.headEpochs',
+      0,
+      'probe message: job.options.headEpochs must be an integer from 1 to 100000, got 0',
+    ],
+    [
+      {
+        type: 'probe',
+        job: { ...probeJob, options: { layers: ['conv1', ''] } },
+        checkpoint: new Uint8Array(4),
+      },
+      'probe',
+      'job.options.layers[1]',
+      '',
+      'must be a non-empty string, got ""',
+    ],
+    [
+      {
+        type: 'probe',
+        job: { ...probeJob, options: { metrics: { normalization: 'L2' } } },
+        checkpoint: new Uint8Array(4),
+      },
+      'probe',
+      'job.options.metrics.normalization',
+      'L2',
+      'must be one of COLUMN_CENTERED, MAX, NONE, got "L2"',
+    ],
+    [
+      {
+        type: 'probe',
+        job: { ...probeJob, options: { epochs: 3 } },
+        checkpoint: new Uint8Array(4),
+      },
+      'probe',
+      'job.options.epochs',
+      3,
+      'not a field',
+    ],
+    [
+      { type: 'probe', job: { ...probeJob, hyperparameters: {} }, checkpoint: new Uint8Array(4) },
+      'probe',
+      'job.hyperparameters',
+      {},
+      'not a field',
+    ],
+    [
+      { type: 'probeEvent', event: { type: 'progress' } },
+      'probeEvent',
+      'event.type',
+      'progress',
+      'probeEvent message: event.type must be one of started, headEpoch, layerSR, filters, layerDone, got "progress"',
+    ],
+    [
+      { type: 'probeEvent', event: 'started' },
+      'probeEvent',
+      'event',
+      'started',
+      'probeEvent message: event must be an object, got "started"',
+    ],
+    [
+      { ...probeFinished, layers: [{ layer: 'conv1', successRate: 1.2 }] },
+      'probeFinished',
+      'layers[0].successRate',
+      1.2,
+      'probeFinished message: layers[0].successRate must be a finite number >= 0 and <= 1, got 1.2',
+    ],
+    [
+      { ...probeFinished, forwardCalls: -1 },
+      'probeFinished',
+      'forwardCalls',
+      -1,
+      'must be an integer from 0 to',
+    ],
+    [
+      { ...probeFinished, layers: {} },
+      'probeFinished',
+      'layers',
+      {},
+      'probeFinished message: layers must be an array, got {}',
+    ],
   ];
   it.each(
     cases.map(([message, type, field, value, text]) => ({ message, type, field, value, text })),
@@ -216,7 +338,7 @@ describe('validateMessage', () => {
 
   it('rejects a missing or unknown type, and anything that is not an object', () => {
     expect(rejection({ type: 'progress' }).message).toBe(
-      'engine message: type must be one of start, cancel, started, step, epoch, checkpoint, finished, failed, cancelled, got "progress"',
+      'engine message: type must be one of start, probe, cancel, started, step, epoch, checkpoint, finished, probeEvent, probeFinished, failed, cancelled, got "progress"',
     );
     expect(rejection(null).message).toBe('engine message: message must be an object, got null');
     expect(rejection('cancel').field).toBe('message');
@@ -230,5 +352,9 @@ describe('validateMessage', () => {
       'cancel message: type is not an engine -> runner type',
     );
     expect(validateInbound({ type: 'cancel' }).type).toBe(MessageType.Cancel);
+    expect(() => validateInbound(probeFinished)).toThrow('is not a runner -> engine type');
+    expect(() =>
+      validateOutbound({ type: 'probe', job: probeJob, checkpoint: new Uint8Array(4) }),
+    ).toThrow('probe message: type is not an engine -> runner type');
   });
 });

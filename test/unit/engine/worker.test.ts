@@ -12,6 +12,7 @@ import type {
 } from '../../../src/engine/protocol.js';
 import { MessageType, validateOutbound } from '../../../src/engine/protocol.js';
 import { loadDataset } from '../../../src/data/load.js';
+import type { ProbeOptions } from '../../../src/engine/probe.js';
 import type { EngineDependencies } from '../../../src/engine/worker.js';
 import { loadOptionsFor, serveEngine } from '../../../src/engine/worker.js';
 
@@ -32,7 +33,12 @@ const JOB: TrainJobSpec = {
 /** Message types in order, without the time-based `step` messages. */
 const types = (messages: OutboundMessage[]) =>
   messages.map((m) => m.type).filter((t) => t !== MessageType.Step);
-const TERMINAL = new Set<string>([MessageType.Finished, MessageType.Failed, MessageType.Cancelled]);
+const TERMINAL = new Set<string>([
+  MessageType.Finished,
+  MessageType.ProbeFinished,
+  MessageType.Failed,
+  MessageType.Cancelled,
+]);
 
 function dataset(count: number): LoadedDataset {
   const split = {
@@ -127,6 +133,28 @@ describe('serveEngine', () => {
       roots: ['/usr/share/datasets'],
       maxTrain: 5,
       cifar100Labels: 'coarse',
+    });
+  });
+
+  it("loads a probe's dataset with its training and test caps", () => {
+    const message = {
+      type: MessageType.Probe,
+      job: {
+        architecture: NET,
+        dataset: JOB.dataset,
+        options: { maxTrainExamples: 7, maxTestExamples: 4 },
+      },
+      checkpoint: new Uint8Array(4),
+    } as const;
+    expect(loadOptionsFor(message, '/a')).toEqual({
+      roots: ['/a', '/usr/share/datasets'],
+      maxTrain: 7,
+      maxTest: 4,
+      procedural: JOB.dataset.options,
+    });
+    expect(loadOptionsFor({ ...message, job: { ...message.job, options: {} } }, '/a')).toEqual({
+      roots: ['/a', '/usr/share/datasets'],
+      procedural: JOB.dataset.options,
     });
   });
 
@@ -245,5 +273,70 @@ describe('startEngineWorker (a real worker thread)', () => {
     await engine.dispose();
     await engine.dispose();
     expect(messages.map((m) => m.type)).not.toContain('failed');
+  });
+
+  /** Probes the last checkpoint of JOB (trained here) in a fresh thread, with these options. */
+  async function probeInThread(options: ProbeOptions, cancelOn?: (m: OutboundMessage) => boolean) {
+    const reference = checkpoints((await runInProcess()).posted);
+    const engine = startEngineWorker({ backend: 'cpu' });
+    try {
+      const messages: OutboundMessage[] = [];
+      const done = new Promise<void>((resolve) =>
+        engine.onMessage((m) => {
+          messages.push(m);
+          if (cancelOn?.(m)) engine.post({ type: MessageType.Cancel });
+          if (TERMINAL.has(m.type)) resolve();
+        }),
+      );
+      const checkpoint = reference[1]?.slice() ?? new Uint8Array();
+      engine.post({
+        type: MessageType.Probe,
+        job: { architecture: NET, dataset: JOB.dataset, options },
+        checkpoint,
+      });
+      await done;
+      return { messages, exitCode: await engine.exited };
+    } finally {
+      await engine.dispose();
+    }
+  }
+  const eventTypes = (messages: OutboundMessage[]) =>
+    messages.map((m) => (m.type === MessageType.ProbeEvent ? m.event.type : m.type));
+
+  it('probes a checkpoint: every probe() event in order, then probeFinished', async () => {
+    const { messages, exitCode } = await probeInThread({ headEpochs: 2, batchSize: 6 });
+    expect(eventTypes(messages)).toEqual([
+      'started',
+      'headEpoch',
+      'headEpoch',
+      'layerSR',
+      'filters',
+      'layerDone',
+      'probeFinished',
+    ]);
+    const first = messages[0];
+    expect(first?.type === MessageType.ProbeEvent && first.event).toMatchObject({
+      type: 'started',
+      trainExamples: 12,
+      testExamples: 6,
+      backend: 'cpu',
+    });
+    expect(messages.at(-1)).toEqual({
+      type: MessageType.ProbeFinished,
+      forwardCalls: expect.any(Number),
+      wallSeconds: expect.any(Number),
+      layers: [{ layer: 'conv1', successRate: expect.any(Number) }],
+    });
+    expect(exitCode).toBe(0);
+  });
+
+  it('cancels a probe mid-run: cancelled with epoch 0', async () => {
+    const { messages } = await probeInThread(
+      { headEpochs: 1000, batchSize: 1 },
+      (m) => m.type === MessageType.ProbeEvent && m.event.type === 'started',
+    );
+    expect(eventTypes(messages)[0]).toBe('started');
+    expect(messages.at(-1)).toEqual({ type: MessageType.Cancelled, epoch: 0 });
+    expect(eventTypes(messages)).not.toContain('layerSR');
   });
 });

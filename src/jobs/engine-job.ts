@@ -1,0 +1,118 @@
+import type { EngineWorker } from '../engine/port.js';
+import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/db.js';
+import type { JobRow } from '../store/schema/index.js';
+import { JobQueue } from './queue.js';
+
+export interface JobContext {
+  readonly store: Store;
+  readonly queue: JobQueue;
+  readonly owner: string;
+  readonly log: Logger;
+  /** Starts the engine thread (engine/port.ts in production). */
+  readonly startWorker: () => EngineWorker;
+  /** Heartbeat period, ms (well under the lease). */
+  readonly heartbeatMs: number;
+  /** Resolves when the runner is asked to stop (graceful shutdown): the job is given back. */
+  readonly stopping: Promise<void>;
+}
+
+export type JobOutcome = 'succeeded' | 'failed' | 'retrying' | 'cancelled' | 'released' | 'lost';
+
+/**
+ * Drives one engine thread for a claimed job: posts `start`, records each message in order
+ * through `handle` (which returns an outcome on the terminal message), renews the lease, forwards
+ * a requested cancel, gives the job back on shutdown, and stops the thread when the lease is lost.
+ */
+export async function driveEngine(
+  job: JobRow,
+  ctx: JobContext,
+  log: Logger,
+  start: InboundMessage,
+  handle: (message: OutboundMessage) => Promise<JobOutcome | null>,
+): Promise<JobOutcome> {
+  const { store } = ctx;
+  let worker: EngineWorker;
+  try {
+    worker = ctx.startWorker();
+  } catch (error) {
+    // No engine thread at all (e.g. a broken install): record it like an engine failure.
+    worker = failedWorker(`could not start the engine thread: ${(error as Error).message}`);
+  }
+  let chain: Promise<unknown> = Promise.resolve();
+  let cancelSent = false;
+  let ended = false;
+  let settle: (outcome: JobOutcome) => void = () => undefined;
+  const outcome = new Promise<JobOutcome>((resolve) => (settle = resolve));
+
+  worker.onMessage((message) => {
+    chain = chain
+      .then(async () => {
+        const result = await handle(message);
+        if (result) settle(result);
+      })
+      .catch((error: unknown) => {
+        log.error('could not record an engine message; the job will be retried', {
+          error,
+          type: message.type,
+        });
+        void worker.dispose();
+        settle('lost');
+      });
+  });
+
+  const heartbeat = setInterval(() => {
+    ctx.queue.heartbeat(job.id, ctx.owner).then(
+      ({ held, cancelRequested }) => {
+        if (!held) {
+          log.warn('lease lost; stopping the engine');
+          void worker.dispose();
+          settle('lost');
+        } else if (cancelRequested && !cancelSent) {
+          cancelSent = true;
+          worker.post({ type: MessageType.Cancel });
+        }
+      },
+      (error: unknown) => log.warn('heartbeat failed', { error }),
+    );
+  }, ctx.heartbeatMs);
+
+  void ctx.stopping.then(async () => {
+    if (ended) return;
+    await worker.dispose();
+    await chain.catch(() => undefined);
+    await store.db.transaction((tx) => JobQueue.release(tx, job.id, ctx.owner));
+    settle('released');
+  });
+
+  worker.post(start);
+  try {
+    const result = await outcome;
+    ended = true;
+    await chain.catch(() => undefined);
+    log.info('job ended', { outcome: result });
+    return result;
+  } finally {
+    clearInterval(heartbeat);
+    await worker.dispose();
+  }
+}
+
+/** A stand-in for an engine thread that could not start: it reports `failed` once started. */
+function failedWorker(error: string): EngineWorker {
+  let listener: ((message: OutboundMessage) => void) | null = null;
+  return {
+    post(message) {
+      if (message.type !== MessageType.Cancel) {
+        queueMicrotask(() => listener?.({ type: MessageType.Failed, error, stack: null }));
+      }
+    },
+    onMessage(l) {
+      listener = l;
+      return () => (listener = null);
+    },
+    exited: Promise.resolve(1),
+    dispose: async () => undefined,
+  };
+}

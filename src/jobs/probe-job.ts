@@ -1,0 +1,323 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
+import { appendEvent } from '../events/bus.js';
+import { probeTopic } from '../events/topics.js';
+import type { Db } from '../store/db.js';
+import {
+  architectures,
+  filterResults,
+  jobs,
+  layerProbes,
+  probes,
+  trainingRuns,
+  type JobRow,
+  type RunStatus,
+} from '../store/schema/index.js';
+import { loadLatestCheckpoint } from './checkpoint-store.js';
+import { driveEngine, type JobContext, type JobOutcome } from './engine-job.js';
+
+/** Writes a probe's status and its `status` event in the caller's transaction. */
+async function recordProbeStatus(
+  tx: Db,
+  probeId: number,
+  status: RunStatus,
+  fields: Partial<typeof probes.$inferInsert>,
+  payload: Record<string, unknown> = {},
+): Promise<void> {
+  await tx
+    .update(probes)
+    .set({ status, ...fields })
+    .where(eq(probes.id, probeId));
+  await appendEvent(tx, probeTopic(probeId), 'status', { status, ...payload });
+}
+
+/** One filter as the engine's `filters` event carries it (engine/probe.ts). */
+interface EngineFilter {
+  readonly index: number;
+  readonly matrix: number[];
+  readonly scale: number;
+  readonly silent: boolean;
+  readonly preferredLabel: number;
+  readonly preference: number;
+  readonly clusters: number[][];
+  readonly signal: number;
+  readonly noise: number;
+  readonly snr: number | null;
+  readonly noiseFree: boolean;
+  readonly ablation: number;
+}
+
+/**
+ * Runs one claimed probe job (phases 2 and 3 on the run's last checkpoint) in an engine thread.
+ * A probe has no checkpoints of its own: an interrupted one starts again from the beginning, so
+ * its partial rows are cleared first.
+ */
+export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutcome> {
+  const { store } = ctx;
+  const probeId = job.probeId!;
+  const [probe] = await store.db.select().from(probes).where(eq(probes.id, probeId));
+  const fail = async (error: string): Promise<JobOutcome> => {
+    await store.db.transaction(async (tx) => {
+      await tx
+        .update(jobs)
+        .set({ status: 'failed', lastError: error, finishedAt: new Date(), leaseOwner: null })
+        .where(eq(jobs.id, job.id));
+      if (probe)
+        await recordProbeStatus(
+          tx,
+          probeId,
+          'FAILED',
+          { error, finishedAt: new Date() },
+          { error },
+        );
+    });
+    return 'failed';
+  };
+  if (!probe) return fail(`probe ${probeId} no longer exists`);
+  if (job.cancelRequested) {
+    await store.db.transaction(async (tx) => {
+      await tx
+        .update(jobs)
+        .set({ status: 'cancelled', finishedAt: new Date() })
+        .where(eq(jobs.id, job.id));
+      await recordProbeStatus(
+        tx,
+        probeId,
+        'CANCELLED',
+        { finishedAt: new Date() },
+        { reason: 'cancelled by request' },
+      );
+    });
+    return 'cancelled';
+  }
+  if (job.attempts > job.maxAttempts) {
+    return fail(
+      `gave up after ${job.maxAttempts} attempts; last error: ${job.lastError ?? 'runner lost (killed or stalled)'}`,
+    );
+  }
+  const [run] = await store.db.select().from(trainingRuns).where(eq(trainingRuns.id, probe.runId));
+  const [arch] = run
+    ? await store.db.select().from(architectures).where(eq(architectures.id, run.architectureId))
+    : [];
+  const checkpoint = run ? await loadLatestCheckpoint(store, run.id) : null;
+  if (!run || !arch || !checkpoint)
+    return fail(`run ${probe.runId} has no complete checkpoint to probe`);
+
+  const layerRows = await store.db
+    .select()
+    .from(layerProbes)
+    .where(eq(layerProbes.probeId, probeId));
+  const layerIds = new Map(layerRows.map((l) => [l.layerName, l.id]));
+  // Start over: results of an interrupted attempt are incomplete.
+  await store.db.transaction(async (tx) => {
+    if (layerRows.length > 0) {
+      await tx.delete(filterResults).where(
+        inArray(
+          filterResults.layerProbeId,
+          layerRows.map((l) => l.id),
+        ),
+      );
+    }
+    await tx
+      .update(layerProbes)
+      .set({
+        successRate: null,
+        history: [],
+        aggregates: null,
+        afcc: null,
+        probePoint: null,
+        complete: false,
+      })
+      .where(eq(layerProbes.probeId, probeId));
+  });
+  const log = ctx.log.child({ jobId: job.id, probeId, attempt: job.attempts });
+  log.info('probe job starting', { checkpointEpoch: checkpoint.epoch });
+  const topic = probeTopic(probeId);
+  const layerId = (name: unknown): number => {
+    const id = layerIds.get(String(name));
+    if (id === undefined)
+      throw new Error(
+        `engine reported layer ${String(name)}, which probe ${probeId} does not probe`,
+      );
+    return id;
+  };
+
+  const handle = async (message: OutboundMessage): Promise<JobOutcome | null> => {
+    switch (message.type) {
+      case MessageType.ProbeEvent: {
+        const event = message.event as unknown as Record<string, unknown> & { type: string };
+        await store.db.transaction(async (tx) => {
+          switch (event.type) {
+            case 'started':
+              await recordProbeStatus(
+                tx,
+                probeId,
+                'RUNNING',
+                {
+                  backend: String(event.backend),
+                  startedAt: probe.startedAt ?? new Date(),
+                  error: null,
+                },
+                {
+                  attempt: job.attempts,
+                  backend: event.backend,
+                  trainExamples: event.trainExamples,
+                  testExamples: event.testExamples,
+                },
+              );
+              return;
+            case 'headEpoch': {
+              const entry = {
+                epoch: event.epoch,
+                trainLoss: event.trainLoss,
+                testSR: event.testSR,
+                learningRate: event.learningRate,
+              };
+              await tx
+                .update(layerProbes)
+                .set({ history: sql`${layerProbes.history} || ${JSON.stringify([entry])}::jsonb` })
+                .where(eq(layerProbes.id, layerId(event.layer)));
+              await appendEvent(tx, topic, 'headEpoch', { layer: event.layer, ...entry });
+              return;
+            }
+            case 'layerSR':
+              await tx
+                .update(layerProbes)
+                .set({ successRate: Number(event.successRate) })
+                .where(eq(layerProbes.id, layerId(event.layer)));
+              await appendEvent(tx, topic, 'layerSR', {
+                layer: event.layer,
+                successRate: event.successRate,
+              });
+              return;
+            case 'filters': {
+              const id = layerId(event.layer);
+              const filters = event.filters as EngineFilter[];
+              if (filters.length > 0) {
+                await tx.insert(filterResults).values(
+                  filters.map((f) => ({
+                    layerProbeId: id,
+                    index: f.index,
+                    labels: Math.round(Math.sqrt(f.matrix.length)),
+                    matrix: new Uint8Array(Float32Array.from(f.matrix).buffer),
+                    scale: f.scale,
+                    silent: f.silent,
+                    preferredLabel: f.preferredLabel,
+                    preference: f.preference,
+                    clusters: f.clusters,
+                    signal: f.signal,
+                    noise: f.noise,
+                    snr: f.snr,
+                    noiseFree: f.noiseFree,
+                    ablation: f.ablation,
+                  })),
+                );
+              }
+              await appendEvent(tx, topic, 'filters', {
+                layer: event.layer,
+                indices: filters.map((f) => f.index),
+              });
+              return;
+            }
+            case 'layerDone':
+              await tx
+                .update(layerProbes)
+                .set({
+                  aggregates: event.aggregates as Record<string, unknown>,
+                  afcc: event.afcc as Record<string, unknown>,
+                  probePoint: event.probePoint as Record<string, unknown>,
+                  complete: true,
+                })
+                .where(eq(layerProbes.id, layerId(event.layer)));
+              await appendEvent(tx, topic, 'layerDone', { layer: event.layer });
+              return;
+          }
+        });
+        return null;
+      }
+      case MessageType.ProbeFinished:
+        await store.db.transaction(async (tx) => {
+          await tx
+            .update(jobs)
+            .set({ status: 'succeeded', finishedAt: new Date(), leaseOwner: null })
+            .where(eq(jobs.id, job.id));
+          await recordProbeStatus(tx, probeId, 'SUCCEEDED', {
+            forwardCalls: message.forwardCalls,
+            finishedAt: new Date(),
+          });
+        });
+        return 'succeeded';
+      case MessageType.Cancelled:
+        await store.db.transaction(async (tx) => {
+          await tx
+            .update(jobs)
+            .set({ status: 'cancelled', finishedAt: new Date(), leaseOwner: null })
+            .where(eq(jobs.id, job.id));
+          await recordProbeStatus(
+            tx,
+            probeId,
+            'CANCELLED',
+            { finishedAt: new Date() },
+            { reason: 'cancelled by request' },
+          );
+        });
+        return 'cancelled';
+      case MessageType.Failed: {
+        log.warn('probe job failed', { error: message.error });
+        const retry = job.attempts < job.maxAttempts;
+        await store.db.transaction(async (tx) => {
+          if (retry) {
+            await tx
+              .update(jobs)
+              .set({
+                status: 'queued',
+                leaseOwner: null,
+                leaseExpiresAt: null,
+                lastError: message.error,
+              })
+              .where(and(eq(jobs.id, job.id)));
+            await recordProbeStatus(
+              tx,
+              probeId,
+              'QUEUED',
+              { error: message.error },
+              { error: message.error, retrying: true },
+            );
+            await appendEvent(tx, 'jobs', 'queued', { jobId: job.id, probeId });
+          } else {
+            await tx
+              .update(jobs)
+              .set({
+                status: 'failed',
+                lastError: message.error,
+                finishedAt: new Date(),
+                leaseOwner: null,
+              })
+              .where(eq(jobs.id, job.id));
+            await recordProbeStatus(
+              tx,
+              probeId,
+              'FAILED',
+              { error: message.error, finishedAt: new Date() },
+              { error: message.error },
+            );
+          }
+        });
+        return retry ? 'retrying' : 'failed';
+      }
+      default:
+        return null;
+    }
+  };
+
+  const start: InboundMessage = {
+    type: MessageType.Probe,
+    job: {
+      architecture: arch.spec,
+      dataset: { name: run.dataset, options: run.datasetOptions },
+      options: probe.options,
+    },
+    checkpoint: checkpoint.bytes,
+  } as InboundMessage;
+  return driveEngine(job, ctx, log, start, handle);
+}
