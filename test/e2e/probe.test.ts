@@ -126,3 +126,24 @@ it('streams every layer SR and filter result, stores what it streamed, and SR ri
   const raw = new Float32Array(Uint8Array.from(Buffer.from(matrix.base64, 'base64')).buffer);
   expect(Array.from(raw)).toEqual(matrix.rows.flat().map((v) => Math.fround(v)));
 });
+
+it('cancels a probe: it ends CANCELLED, and cancelling it again is a CONFLICT', async () => {
+  const started = await t.gql<{ startProbe: { id: string } }>(
+    `mutation($r: ID!) { startProbe(input: { runId: $r, headEpochs: 500 }) { id } }`,
+    { r: runId },
+  );
+  const probeId = started.data!.startProbe.id;
+  const cancel = await t.gql<{ cancelProbe: { status: string } }>(
+    `mutation($p: ID!) { cancelProbe(id: $p) { status } }`,
+    { p: probeId },
+  );
+  expect(['QUEUED', 'RUNNING', 'CANCELLED']).toContain(cancel.data?.cancelProbe.status);
+  const progress = await collect<{ status: string | null }>(
+    t.ws(),
+    `subscription($p: ID!) { probeProgress(probeId: $p) { status } }`,
+    { p: probeId },
+  );
+  expect(progress.items.at(-1)?.status).toBe('CANCELLED');
+  const again = await t.gql(`mutation($p: ID!) { cancelProbe(id: $p) { status } }`, { p: probeId });
+  expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+});

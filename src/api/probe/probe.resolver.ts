@@ -66,6 +66,14 @@ export class ProbeResolver {
     return this.service.start(input);
   }
 
+  @Mutation(() => Probe, {
+    description:
+      'A queued probe never starts; a running one stops at its next batch (CONFLICT once finished).',
+  })
+  cancelProbe(@Arg('id', () => ID) id: string): Promise<Probe> {
+    return this.service.cancel(decodeIntId(id, 'Probe', 'id'), id);
+  }
+
   @Subscription(() => ProbeEvent, {
     description:
       "A probe's events: replays those after `afterSequence` (default: all), then live; completes when the probe ends.",

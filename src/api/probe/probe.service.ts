@@ -124,6 +124,41 @@ export class ProbeService {
     private readonly bus: EventBus,
   ) {}
 
+  /** A queued probe never starts; a running one stops at its next batch. Finished: CONFLICT. */
+  async cancel(key: number, id: string): Promise<Probe> {
+    const probe = await this.findOne(key);
+    if (!probe) throw notFound('Probe', id);
+    if (probe.status === 'SUCCEEDED' || probe.status === 'FAILED' || probe.status === 'CANCELLED') {
+      throw conflict(`probe ${id} is already ${probe.status} and cannot be cancelled`, {
+        id,
+        status: probe.status,
+      });
+    }
+    await this.store.db.transaction(async (tx) => {
+      const queued = await tx
+        .update(jobs)
+        .set({ status: 'cancelled', finishedAt: new Date() })
+        .where(and(eq(jobs.probeId, key), eq(jobs.status, 'queued')))
+        .returning({ id: jobs.id });
+      if (queued.length > 0) {
+        await tx
+          .update(probes)
+          .set({ status: 'CANCELLED', finishedAt: new Date() })
+          .where(eq(probes.id, key));
+        await appendEvent(tx, probeTopic(key), 'status', {
+          status: 'CANCELLED',
+          reason: 'cancelled before it started',
+        });
+        return;
+      }
+      await tx
+        .update(jobs)
+        .set({ cancelRequested: true })
+        .where(and(eq(jobs.probeId, key), eq(jobs.status, 'running')));
+    });
+    return (await this.findOne(key))!;
+  }
+
   async findOne(key: number): Promise<Probe | null> {
     const [row] = await this.store.db.select().from(probes).where(eq(probes.id, key));
     return row ? Probe.fromRow(row) : null;
