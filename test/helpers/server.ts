@@ -104,11 +104,17 @@ export function collect<T>(
     const items: T[] = [];
     const errors: unknown[] = [];
     let dispose: () => void = () => undefined;
-    const done = () => resolve({ items, errors });
+    // Messages already on the wire still arrive after dispose(): once stopped, ignore them.
+    let stopped = false;
+    const done = () => {
+      stopped = true;
+      resolve({ items, errors });
+    };
     dispose = client.subscribe<T>(
       { query, variables },
       {
         next: (value) => {
+          if (stopped) return;
           if (value.errors) errors.push(...value.errors);
           const data = value.data as Record<string, T> | undefined | null;
           if (data) {
