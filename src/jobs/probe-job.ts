@@ -213,9 +213,12 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
                   })),
                 );
               }
+              // The metrics ride along (the raw matrices stay in the rows): a client sees each
+              // filter's result as it is stored without a query.
               await appendEvent(tx, topic, 'filters', {
                 layer: event.layer,
                 indices: filters.map((f) => f.index),
+                filters: filters.map(({ matrix: _matrix, ...metrics }) => metrics),
               });
               return;
             }

@@ -47,6 +47,9 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     layer: string | null;
     successRate: number | null;
     filterIndices: number[] | null;
+    filters:
+      | { index: number; signal: number; noise: number; snr: number | null; ablation: number }[]
+      | null;
   };
   type Filter = {
     index: number;
@@ -78,7 +81,7 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     );
     const progress = await collect<ProbeEvent>(
       t.ws(),
-      `subscription($p: ID!) { probeProgress(probeId: $p) { sequence type status layer successRate filterIndices } }`,
+      `subscription($p: ID!) { probeProgress(probeId: $p) { sequence type status layer successRate filterIndices filters { index signal noise snr ablation } } }`,
       { p: probeId },
     );
     expect(progress.errors).toEqual([]);
@@ -113,6 +116,22 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     );
     expect(layers.at(-1)!.successRate).toBeGreaterThan(layers[0]!.successRate);
 
+    // FILTERS events carry each filter's metrics as stored.
+    for (const l of layers) {
+      const fromEvents = progress.items
+        .filter((e) => e.type === 'FILTERS' && e.layer === l.layerName)
+        .flatMap((e) => e.filters ?? [])
+        .sort((a, b) => a.index - b.index);
+      expect(fromEvents).toEqual(
+        l.filters.nodes.map(({ index, signal, noise, snr, ablation }) => ({
+          index,
+          signal,
+          noise,
+          snr,
+          ablation,
+        })),
+      );
+    }
     const filters = await streamedFilters;
     expect(filters.items).toHaveLength(8 + 8 + 16 + 16);
     for (const l of layers) {

@@ -24,6 +24,7 @@ import {
   FilterOrder,
   FilterResult,
   FilterResultConnection,
+  type FilterSummary,
   LayerProbe,
   NormalizationKind,
   Probe,
@@ -98,6 +99,7 @@ export class ProbeResolver {
       trainLoss: numberOrNull(p.trainLoss),
       successRate: numberOrNull(p.successRate),
       filterIndices: Array.isArray(p.indices) ? (p.indices as number[]) : null,
+      filters: Array.isArray(p.filters) ? (p.filters as FilterSummary[]) : null,
       error: (p.error as string | undefined) ?? null,
     });
   }

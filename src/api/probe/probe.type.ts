@@ -233,6 +233,23 @@ export class FilterResult extends Node {
 
 export const FilterResultConnection = Connection('FilterResult', FilterResult);
 
+@ObjectType({
+  description: "A filter's metrics (for the default parameters) as a FILTERS event carries them.",
+})
+export class FilterSummary {
+  @Field(() => Int) index!: number;
+  @Field(() => Float) scale!: number;
+  @Field() silent!: boolean;
+  @Field(() => Int) preferredLabel!: number;
+  @Field(() => Float) preference!: number;
+  @Field(() => [[Int]], { description: "Each cluster's labels." }) clusters!: number[][];
+  @Field(() => Int) signal!: number;
+  @Field(() => Int) noise!: number;
+  @Field(() => Float, { nullable: true }) snr!: number | null;
+  @Field() noiseFree!: boolean;
+  @Field(() => Float) ablation!: number;
+}
+
 @ObjectType({ description: 'Something that happened to a probe; `sequence` orders them, from 1.' })
 export class ProbeEvent {
   @Field(() => Int) sequence!: number;
@@ -249,6 +266,11 @@ export class ProbeEvent {
   @Field(() => Float, { nullable: true, description: 'LAYER_SR.' }) successRate!: number | null;
   @Field(() => [Int], { nullable: true, description: 'FILTERS: indices just stored.' })
   filterIndices!: number[] | null;
+  @Field(() => [FilterSummary], {
+    nullable: true,
+    description: 'FILTERS: the metrics of the filters just stored.',
+  })
+  filters!: FilterSummary[] | null;
   @Field(() => String, { nullable: true, description: 'FAILED (or QUEUED for a retry).' })
   error!: string | null;
 }
