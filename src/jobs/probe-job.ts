@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
 import { appendEvent } from '../events/bus.js';
 import { probeTopic } from '../events/topics.js';
@@ -6,7 +6,6 @@ import type { Db } from '../store/db.js';
 import {
   architectures,
   filterResults,
-  jobs,
   layerProbes,
   probes,
   trainingRuns,
@@ -14,6 +13,7 @@ import {
   type RunStatus,
 } from '../store/schema/index.js';
 import { loadLatestCheckpoint } from './checkpoint-store.js';
+import { JobQueue } from './queue.js';
 import { driveEngine, type JobContext, type JobOutcome } from './engine-job.js';
 
 /** Writes a probe's status and its `status` event in the caller's transaction. */
@@ -58,10 +58,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
   const [probe] = await store.db.select().from(probes).where(eq(probes.id, probeId));
   const fail = async (error: string): Promise<JobOutcome> => {
     await store.db.transaction(async (tx) => {
-      await tx
-        .update(jobs)
-        .set({ status: 'failed', lastError: error, finishedAt: new Date(), leaseOwner: null })
-        .where(eq(jobs.id, job.id));
+      await JobQueue.finish(tx, job.id, 'failed', error);
       if (probe)
         await recordProbeStatus(
           tx,
@@ -76,10 +73,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
   if (!probe) return fail(`probe ${probeId} no longer exists`);
   if (job.cancelRequested) {
     await store.db.transaction(async (tx) => {
-      await tx
-        .update(jobs)
-        .set({ status: 'cancelled', finishedAt: new Date() })
-        .where(eq(jobs.id, job.id));
+      await JobQueue.finish(tx, job.id, 'cancelled');
       await recordProbeStatus(
         tx,
         probeId,
@@ -240,10 +234,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
       }
       case MessageType.ProbeFinished:
         await store.db.transaction(async (tx) => {
-          await tx
-            .update(jobs)
-            .set({ status: 'succeeded', finishedAt: new Date(), leaseOwner: null })
-            .where(eq(jobs.id, job.id));
+          await JobQueue.finish(tx, job.id, 'succeeded');
           await recordProbeStatus(tx, probeId, 'SUCCEEDED', {
             forwardCalls: message.forwardCalls,
             finishedAt: new Date(),
@@ -252,10 +243,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
         return 'succeeded';
       case MessageType.Cancelled:
         await store.db.transaction(async (tx) => {
-          await tx
-            .update(jobs)
-            .set({ status: 'cancelled', finishedAt: new Date(), leaseOwner: null })
-            .where(eq(jobs.id, job.id));
+          await JobQueue.finish(tx, job.id, 'cancelled');
           await recordProbeStatus(
             tx,
             probeId,
@@ -267,36 +255,17 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
         return 'cancelled';
       case MessageType.Failed: {
         log.warn('probe job failed', { error: message.error });
-        const retry = job.attempts < job.maxAttempts;
-        await store.db.transaction(async (tx) => {
+        const retried = await store.db.transaction(async (tx) => {
+          const retry = await JobQueue.retryOrFail(tx, job, message.error, { probeId });
           if (retry) {
-            await tx
-              .update(jobs)
-              .set({
-                status: 'queued',
-                leaseOwner: null,
-                leaseExpiresAt: null,
-                lastError: message.error,
-              })
-              .where(and(eq(jobs.id, job.id)));
             await recordProbeStatus(
               tx,
               probeId,
               'QUEUED',
               { error: message.error },
-              { error: message.error, retrying: true },
+              { error: message.error, retrying: true, attempt: job.attempts },
             );
-            await appendEvent(tx, 'jobs', 'queued', { jobId: job.id, probeId });
           } else {
-            await tx
-              .update(jobs)
-              .set({
-                status: 'failed',
-                lastError: message.error,
-                finishedAt: new Date(),
-                leaseOwner: null,
-              })
-              .where(eq(jobs.id, job.id));
             await recordProbeStatus(
               tx,
               probeId,
@@ -305,8 +274,9 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
               { error: message.error },
             );
           }
+          return retry;
         });
-        return retry ? 'retrying' : 'failed';
+        return retried ? 'retrying' : 'failed';
       }
       default:
         return null;

@@ -79,4 +79,44 @@ export class JobQueue {
       .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, 'running')));
     await appendEvent(tx, JOBS_TOPIC, 'released', { jobId: id });
   }
+
+  /** Ends a job (its subject's status is the caller's): no lease, a finish time, maybe an error. */
+  static async finish(
+    tx: Db,
+    id: number,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    lastError?: string,
+  ): Promise<void> {
+    await tx
+      .update(jobs)
+      .set({
+        status,
+        finishedAt: new Date(),
+        leaseOwner: null,
+        ...(lastError ? { lastError } : {}),
+      })
+      .where(eq(jobs.id, id));
+  }
+
+  /**
+   * After an engine failure: requeues the job while it has attempts left (waking runners) and
+   * returns true, or fails it for good and returns false.
+   */
+  static async retryOrFail(
+    tx: Db,
+    job: JobRow,
+    error: string,
+    subject: Record<string, unknown>,
+  ): Promise<boolean> {
+    if (job.attempts >= job.maxAttempts) {
+      await JobQueue.finish(tx, job.id, 'failed', error);
+      return false;
+    }
+    await tx
+      .update(jobs)
+      .set({ status: 'queued', leaseOwner: null, leaseExpiresAt: null, lastError: error })
+      .where(eq(jobs.id, job.id));
+    await appendEvent(tx, JOBS_TOPIC, 'queued', { jobId: job.id, ...subject });
+    return true;
+  }
 }

@@ -10,7 +10,6 @@ import { RUNS_TOPIC, runTopic } from '../events/topics.js';
 import type { Db } from '../store/db.js';
 import {
   architectures,
-  jobs,
   runMetrics,
   trainingRuns,
   type JobRow,
@@ -22,6 +21,7 @@ import {
   loadLatestCheckpoint,
   writeCheckpointChunks,
 } from './checkpoint-store.js';
+import { JobQueue } from './queue.js';
 import { driveEngine, type JobContext, type JobOutcome } from './engine-job.js';
 
 export type { JobOutcome } from './engine-job.js';
@@ -54,18 +54,14 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
   const runId = job.runId!;
   const [run] = await store.db.select().from(trainingRuns).where(eq(trainingRuns.id, runId));
   if (!run) {
-    await store.db
-      .update(jobs)
-      .set({ status: 'failed', lastError: `run ${runId} no longer exists`, finishedAt: new Date() })
-      .where(eq(jobs.id, job.id));
+    await store.db.transaction((tx) =>
+      JobQueue.finish(tx, job.id, 'failed', `run ${runId} no longer exists`),
+    );
     return 'failed';
   }
   if (job.cancelRequested) {
     await store.db.transaction(async (tx) => {
-      await tx
-        .update(jobs)
-        .set({ status: 'cancelled', finishedAt: new Date() })
-        .where(eq(jobs.id, job.id));
+      await JobQueue.finish(tx, job.id, 'cancelled');
       await recordStatus(
         tx,
         runId,
@@ -79,10 +75,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
   if (job.attempts > job.maxAttempts) {
     const error = `gave up after ${job.maxAttempts} attempts; last error: ${job.lastError ?? 'runner lost (killed or stalled)'}`;
     await store.db.transaction(async (tx) => {
-      await tx
-        .update(jobs)
-        .set({ status: 'failed', lastError: error, finishedAt: new Date() })
-        .where(eq(jobs.id, job.id));
+      await JobQueue.finish(tx, job.id, 'failed', error);
       await recordStatus(tx, runId, 'FAILED', { error, finishedAt: new Date() }, { error });
     });
     return 'failed';
@@ -176,10 +169,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
       }
       case MessageType.Finished:
         await store.db.transaction(async (tx) => {
-          await tx
-            .update(jobs)
-            .set({ status: 'succeeded', finishedAt: new Date(), leaseOwner: null })
-            .where(eq(jobs.id, job.id));
+          await JobQueue.finish(tx, job.id, 'succeeded');
           await recordStatus(
             tx,
             runId,
@@ -200,10 +190,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
         return 'succeeded';
       case MessageType.Cancelled:
         await store.db.transaction(async (tx) => {
-          await tx
-            .update(jobs)
-            .set({ status: 'cancelled', finishedAt: new Date(), leaseOwner: null })
-            .where(eq(jobs.id, job.id));
+          await JobQueue.finish(tx, job.id, 'cancelled');
           await recordStatus(
             tx,
             runId,
@@ -215,18 +202,9 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
         return 'cancelled';
       case MessageType.Failed: {
         jobLog.warn('training job failed', { error: message.error });
-        const retry = job.attempts < job.maxAttempts;
-        await store.db.transaction(async (tx) => {
+        const retried = await store.db.transaction(async (tx) => {
+          const retry = await JobQueue.retryOrFail(tx, job, message.error, { runId });
           if (retry) {
-            await tx
-              .update(jobs)
-              .set({
-                status: 'queued',
-                leaseOwner: null,
-                leaseExpiresAt: null,
-                lastError: message.error,
-              })
-              .where(eq(jobs.id, job.id));
             await recordStatus(
               tx,
               runId,
@@ -234,17 +212,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
               { error: message.error },
               { error: message.error, retrying: true, attempt: job.attempts },
             );
-            await appendEvent(tx, 'jobs', 'queued', { jobId: job.id, runId });
           } else {
-            await tx
-              .update(jobs)
-              .set({
-                status: 'failed',
-                lastError: message.error,
-                finishedAt: new Date(),
-                leaseOwner: null,
-              })
-              .where(eq(jobs.id, job.id));
             await recordStatus(
               tx,
               runId,
@@ -253,8 +221,9 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
               { error: message.error },
             );
           }
+          return retry;
         });
-        return retry ? 'retrying' : 'failed';
+        return retried ? 'retrying' : 'failed';
       }
       default:
         return null;
