@@ -24,6 +24,76 @@ export interface Config {
   readonly maxParameters: number;
   /** `FILTERSCOPE_LOG_LEVEL`: debug | info | warn | error, default info. */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `FILTERSCOPE_API_KEYS`: when not empty, every request needs one of these keys. */
+  readonly apiKeys: readonly ApiKey[];
+}
+
+/** A client key: `write` may run mutations, `read` may only query and subscribe. */
+export interface ApiKey {
+  /** Shown in logs and metrics instead of the secret. */
+  readonly name: string;
+  readonly secret: string;
+  readonly role: 'read' | 'write';
+}
+
+/**
+ * Every environment variable filterscope reads, with its meaning: the README's table and the
+ * container files are checked against this list.
+ */
+export const ENVIRONMENT: Readonly<Record<string, string>> = {
+  PORT: 'HTTP and WebSocket port (default 4000; 0 picks a free port)',
+  HOST: 'interface to bind (default 127.0.0.1: loopback only)',
+  DATABASE_URL: 'PostgreSQL URL; unset: embedded PGlite under FILTERSCOPE_HOME',
+  FILTERSCOPE_HOME: 'folder of the embedded database and the pid lock (default ./.filterscope)',
+  FILTERSCOPE_DATA: 'colon-separated folders searched for dataset files before /usr/share/datasets',
+  FILTERSCOPE_RUNNERS: 'job runners inside `serve` (default 1; 0 = API only)',
+  FILTERSCOPE_BACKEND:
+    'compute backend: auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)',
+  FILTERSCOPE_THREADS: 'wasm threads per engine (default: the cores, at most 8)',
+  FILTERSCOPE_MAX_PARAMETERS: 'largest architecture accepted, in parameters (default 200,000,000)',
+  FILTERSCOPE_LEASE_MS: 'job lease: a runner silent this long loses its job (default 30000)',
+  FILTERSCOPE_LOG_LEVEL: 'debug | info | warn | error (default info)',
+  FILTERSCOPE_API_KEYS:
+    'comma-separated keys, each `[name=]secret[:read|:write]` (default role write); unset: no keys, loopback only',
+};
+
+const SECRET = /^[A-Za-z0-9._~+/-]{16,256}$/;
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Parses `FILTERSCOPE_API_KEYS`: `[name=]secret[:read|:write]`, comma-separated. */
+export function parseApiKeys(raw: string | undefined): ApiKey[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const keys: ApiKey[] = [];
+  const entries = raw.split(',').map((entry) => entry.trim());
+  entries.forEach((entry, i) => {
+    const bad = (why: string) =>
+      new ConfigError(
+        'FILTERSCOPE_API_KEYS',
+        `entry ${i + 1}`,
+        `[name=]secret[:read|:write]: ${why}`,
+      );
+    const eq = entry.indexOf('=');
+    const name = eq >= 0 ? entry.slice(0, eq) : `key${i + 1}`;
+    let rest = eq >= 0 ? entry.slice(eq + 1) : entry;
+    let role: ApiKey['role'] = 'write';
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0) {
+      const suffix = rest.slice(colon + 1);
+      if (suffix !== 'read' && suffix !== 'write')
+        throw bad(`role ${JSON.stringify(suffix)} is not read or write`);
+      role = suffix;
+      rest = rest.slice(0, colon);
+    }
+    if (!KEY_NAME.test(name))
+      throw bad(`name ${JSON.stringify(name)} must be 1-64 letters, digits, _ . -`);
+    // The secret is never echoed back, not even in this error.
+    if (!SECRET.test(rest))
+      throw bad('a secret must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / -');
+    if (keys.some((k) => k.name === name)) throw bad(`name ${name} is used twice`);
+    if (keys.some((k) => k.secret === rest)) throw bad('the same secret appears twice');
+    keys.push({ name, secret: rest, role });
+  });
+  return keys;
 }
 
 export class ConfigError extends Error {
@@ -79,5 +149,6 @@ export function loadConfig(env: Env = process.env): Config {
       ['debug', 'info', 'warn', 'error'] as const,
       'info',
     ),
+    apiKeys: parseApiKeys(env.FILTERSCOPE_API_KEYS),
   };
 }

@@ -20,6 +20,8 @@ import {
 export interface GraphQLContext {
   readonly container: ContainerType;
   readonly services: Services;
+  /** Who asks: the API key's name and role (`anonymous`/write when no keys are configured). */
+  readonly principal: { readonly name: string; readonly role: 'read' | 'write' };
 }
 
 let cached: GraphQLSchema | null = null;

@@ -1,7 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import type { GraphQLFormattedError } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { buildAppSchema, type GraphQLContext } from '../api/schema.js';
@@ -16,8 +23,20 @@ import type { Runner } from '../jobs/runner.js';
 import { maskError } from './errors.js';
 import { HomeLock } from './home-lock.js';
 import { handleGraphQL, sendJson } from './http.js';
+import { serveStatic } from './static.js';
+import {
+  AccessError,
+  checkOperationAllowed,
+  KeyRing,
+  selectedOperation,
+  type Principal,
+} from './access.js';
+import { EXPORT_ROUTE, serveExport } from './export.js';
 
 export const GRAPHQL_PATH = '/graphql';
+
+/** Never used in practice: onConnect records every acknowledged connection's principal. */
+const ANONYMOUS_FALLBACK: Principal = { name: 'unknown', role: 'read' };
 
 /** A started server: HTTP and WebSocket on one port, with its store and services. */
 export interface RunningServer {
@@ -71,9 +90,23 @@ async function serve(
 ): Promise<RunningServer> {
   const schema = buildAppSchema();
   const container = createContainer(services);
-  const context = async (): Promise<GraphQLContext> => ({ container, services });
+  const keys = new KeyRing(config.apiKeys);
+  const contextOf = (principal: Principal): GraphQLContext => ({ container, services, principal });
   const format = (formatted: GraphQLFormattedError, original: unknown) =>
     maskError(formatted, original, log);
+
+  // Read-only keys: checked once the operation is known, before anything runs.
+  const access: ApolloServerPlugin<GraphQLContext> = {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ contextValue, operation }) => {
+        try {
+          checkOperationAllowed(contextValue.principal, operation);
+        } catch (error) {
+          throw error instanceof AccessError ? error.toGraphQLError() : error;
+        }
+      },
+    }),
+  };
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -81,12 +114,27 @@ async function serve(
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError: format,
+    plugins: [access],
   });
   await apollo.start();
 
   const expectedMigrations = expectedMigrationCount();
   let closing = false;
   const inFlight = new Set<Promise<void>>();
+
+  /** The request's principal, or null after answering 401 itself. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse): Principal | null => {
+    try {
+      return keys.authenticate(req.headers.authorization);
+    } catch (error) {
+      if (!(error instanceof AccessError)) throw error;
+      res.setHeader('www-authenticate', 'Bearer realm="filterscope"');
+      sendJson(res, error.status, {
+        errors: [{ message: error.message, extensions: { code: error.code } }],
+      });
+      return null;
+    }
+  };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -109,10 +157,20 @@ async function serve(
         return sendJson(res, 503, { status: 'database unreachable' });
       }
     }
-    if (path === GRAPHQL_PATH) return handleGraphQL(apollo, req, res, context);
+    if (path === GRAPHQL_PATH) {
+      const principal = authenticate(req, res);
+      if (!principal) return;
+      return handleGraphQL(apollo, req, res, async () => contextOf(principal));
+    }
+    const exported = req.method === 'GET' ? EXPORT_ROUTE.exec(path) : null;
+    if (exported) {
+      if (!authenticate(req, res)) return;
+      return serveExport(exported, services, res);
+    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(path, res)) return;
     sendJson(res, 404, {
       error: `no route for ${path}`,
-      routes: [GRAPHQL_PATH, '/healthz', '/readyz'],
+      routes: ['/', GRAPHQL_PATH, '/healthz', '/readyz'],
     });
   };
 
@@ -133,10 +191,44 @@ async function serve(
   });
 
   const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: 1_000_000 });
+  const principals = new WeakMap<object, Principal>();
   const wsServer = useServer<Record<string, unknown>>(
     {
       schema,
-      context: () => ({ container, services }),
+      // A bad key closes the socket with 4403 Forbidden (graphql-ws's answer to `false`).
+      onConnect: (ctx) => {
+        try {
+          principals.set(ctx, keys.authenticate(ctx.connectionParams?.authorization));
+          return true;
+        } catch (error) {
+          if (error instanceof AccessError) return false;
+          throw error;
+        }
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid;
+        const principal = principals.get(ctx) ?? ANONYMOUS_FALLBACK;
+        try {
+          checkOperationAllowed(principal, selectedOperation(document, payload.operationName));
+        } catch (error) {
+          if (error instanceof AccessError) return [error.toGraphQLError()];
+          throw error;
+        }
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: contextOf(principal),
+        };
+      },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
@@ -159,10 +251,26 @@ async function serve(
   const runners = startRunners(config, store, bus, log);
   log.info('filterscope is serving', {
     url,
+    dashboard: url.replace(GRAPHQL_PATH, '/'),
     database: store.kind,
     location: store.location,
     runners: runners.length,
+    apiKeys: config.apiKeys.length,
   });
+  if (!keys.enabled) {
+    const loopback = /^(127\.|::1$|localhost$)/.test(config.host);
+    if (loopback)
+      log.info(
+        'no API keys configured: serving loopback only; set FILTERSCOPE_API_KEYS to serve other hosts',
+      );
+    else
+      log.warn(
+        'no API keys configured and HOST is not loopback: anyone who can reach this port may run jobs',
+        {
+          host: config.host,
+        },
+      );
+  }
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {

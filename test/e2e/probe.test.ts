@@ -1,4 +1,5 @@
 import { databaseKinds } from '../helpers/database.js';
+import { csvRecords } from '../helpers/csv.js';
 import { collect, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -9,6 +10,7 @@ jest.setTimeout(600_000);
 describe.each(databaseKinds())('probing on %s', (kind) => {
   let t: TestServer;
   let runId: string;
+  let probeId: string | undefined;
 
   const PROGRESS = `subscription($id: ID!) { trainingProgress(runId: $id) { status } }`;
 
@@ -71,7 +73,7 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
       { r: runId },
     );
     expect(started.errors).toBeUndefined();
-    const probeId = started.data!.startProbe.id;
+    probeId = started.data!.startProbe.id;
 
     const streamedFilters = collect<Filter & { layer: { layerName: string } }>(
       t.ws(),
@@ -146,6 +148,112 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     expect(matrix.size).toBe(4);
     const raw = new Float32Array(Uint8Array.from(Buffer.from(matrix.base64, 'base64')).buffer);
     expect(Array.from(raw)).toEqual(matrix.rows.flat().map((v) => Math.fround(v)));
+  });
+
+  type ExportedFilter = {
+    index: number;
+    scale: number;
+    silent: boolean;
+    preferredLabel: number;
+    preference: number;
+    signal: number;
+    noise: number;
+    snr: number | null;
+    noiseFree: boolean;
+    ablation: number;
+    clusters: { names: string[] }[];
+    correlation: { rows: number[][] };
+  };
+
+  it('exports the run metrics and every filter as CSV and JSON, equal to the API', async () => {
+    expect(probeId).toBeDefined();
+    const base = t.server.url.replace(/\/graphql$/, '');
+    const metricsCsv = await fetch(`${base}/export/runs/${runId}/metrics.csv`);
+    expect(metricsCsv.status).toBe(200);
+    expect(metricsCsv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const api = await t.gql<{
+      run: { metrics: Record<string, number>[] };
+      probe: {
+        layers: {
+          layerName: string;
+          filters: { nodes: ExportedFilter[] };
+        }[];
+      };
+    }>(
+      `query($r: ID!, $p: ID!) {
+        run(id: $r) { metrics { epoch trainLoss trainSR testLoss testSR learningRate wallSeconds } }
+        probe(id: $p) { layers { layerName filters(first: 200) { nodes {
+          index scale silent preferredLabel preference signal noise snr noiseFree ablation
+          clusters { names } correlation { rows } } } } } }`,
+      { r: runId, p: probeId },
+    );
+    expect(api.errors).toBeUndefined();
+    const metricRows = csvRecords(await metricsCsv.text());
+    expect(
+      metricRows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]))),
+    ).toEqual(api.data!.run.metrics);
+
+    const expected = api.data!.probe.layers.flatMap((l) =>
+      l.filters.nodes.map(({ correlation: _c, ...f }) => ({ layer: l.layerName, ...f })),
+    );
+    const csv = csvRecords(
+      await (await fetch(`${base}/export/probes/${probeId}/filters.csv`)).text(),
+    );
+    expect(csv).toHaveLength(expected.length);
+    csv.forEach((row, i) => {
+      const f = expected[i]!;
+      expect(row.layer).toBe(f.layer);
+      for (const k of [
+        'index',
+        'scale',
+        'preferredLabel',
+        'preference',
+        'signal',
+        'noise',
+        'ablation',
+      ] as const)
+        expect(Number(row[k])).toBe(f[k]);
+      expect(row.snr === '' ? null : Number(row.snr)).toBe(f.snr);
+      expect(row.silent).toBe(String(f.silent));
+      expect(row.noiseFree).toBe(String(f.noiseFree));
+      expect(row.clusters).toBe(f.clusters.map((c) => c.names.join(' ')).join('|'));
+    });
+
+    const json = (await (await fetch(`${base}/export/probes/${probeId}/filters.json`)).json()) as {
+      probeId: string;
+      filters: (Record<string, unknown> & { correlation: { rows: number[][] } })[];
+    };
+    expect(json.probeId).toBe(probeId);
+    expect(json.filters).toHaveLength(expected.length);
+    const apiRows = api.data!.probe.layers.flatMap((l) =>
+      l.filters.nodes.map((f) => f.correlation),
+    );
+    json.filters.forEach((f, i) => {
+      const e = expected[i]!;
+      expect(f).toMatchObject({ layer: e.layer, index: e.index, snr: e.snr, ablation: e.ablation });
+      expect(f.clusters).toEqual(e.clusters.map((c) => c.names));
+      expect(f.correlation.rows).toEqual(apiRows[i]!.rows);
+    });
+
+    // Bad ids: the same coded errors as /graphql.
+    const unknown = await fetch(
+      `${base}/export/probes/${Buffer.from('Probe:999999').toString('base64url')}/filters.csv`,
+    );
+    expect(unknown.status).toBe(404);
+    expect(
+      ((await unknown.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!
+        .extensions.code,
+    ).toBe('NOT_FOUND');
+    const malformed = await fetch(`${base}/export/runs/not-an-id/metrics.csv`);
+    expect(malformed.status).toBe(400);
+    const body = (await malformed.json()) as {
+      errors: { extensions: { code: string; field: string; value: string } }[];
+    };
+    expect(body.errors[0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'id',
+      value: 'not-an-id',
+    });
   });
 
   it('cancels a probe: it ends CANCELLED, and cancelling it again is a CONFLICT', async () => {

@@ -18,9 +18,10 @@ export interface TestServer {
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
   ): Promise<GraphQLResponse<T>>;
   /** A graphql-ws client on the same port; closed by `stop`. */
-  ws(): Client;
+  ws(connectionParams?: Record<string, unknown>): Client;
   stop(): Promise<void>;
 }
 
@@ -44,17 +45,18 @@ export async function startTestServer(
   return {
     server,
     config,
-    async gql(query, variables) {
+    async gql(query, variables, headers = {}) {
       const res = await fetch(server.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return { status: res.status, ...((await res.json()) as object) };
     },
-    ws() {
+    ws(connectionParams) {
       const client = createClient({
         url: server.wsUrl,
+        ...(connectionParams ? { connectionParams } : {}),
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         lazy: true,

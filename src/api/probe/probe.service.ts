@@ -282,6 +282,24 @@ export class ProbeService {
     );
   }
 
+  /** Every filter of a layer in index order, read in batches: for exports, which have no page cap. */
+  async *allFilters(layer: LayerProbe, batch = 256): AsyncGenerator<FilterResult> {
+    const labelNames = await this.labelNamesOfProbe(layer.probeKey);
+    const context = { layerName: layer.layerName, labelNames };
+    for (let from = 0; ;) {
+      const rows = await this.store.db
+        .select()
+        .from(filterResults)
+        .where(and(eq(filterResults.layerProbeId, layer.key), gte(filterResults.index, from)))
+        .orderBy(asc(filterResults.index))
+        .limit(batch);
+      for (const row of rows) yield this.toFilterResult(row, context, DEFAULT_FILTER_PARAMS);
+      const last = rows.at(-1);
+      if (rows.length < batch || !last) return;
+      from = last.index + 1;
+    }
+  }
+
   /** Validates everything, then stores the probe, its layers and its job in one transaction. */
   async start(input: StartProbeInput): Promise<Probe> {
     const runKey = decodeIntId(input.runId, 'TrainingRun', 'input.runId');

@@ -1,0 +1,149 @@
+import type { ServerResponse } from 'node:http';
+import { GraphQLError } from 'graphql';
+import { decodeIntId } from '../api/relay/global-id.js';
+import { notFound } from '../api/errors.js';
+import type { Services } from '../api/services.js';
+import type { FilterResult } from '../api/probe/probe.type.js';
+import { sendJson } from './http.js';
+
+/** Export routes: `/export/runs/:id/metrics.csv`, `/export/probes/:id/filters.{csv,json}`. */
+export const EXPORT_ROUTE =
+  /^\/export\/(runs|probes)\/([^/]+)\/(metrics\.csv|filters\.csv|filters\.json)$/;
+
+const STATUS_OF_CODE: Readonly<Record<string, number>> = { BAD_USER_INPUT: 400, NOT_FOUND: 404 };
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, quote, or line break. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text =
+    typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+const csvLine = (fields: readonly unknown[]): string => `${fields.map(csvField).join(',')}\r\n`;
+
+export const METRICS_COLUMNS = [
+  'epoch',
+  'trainLoss',
+  'trainSR',
+  'testLoss',
+  'testSR',
+  'learningRate',
+  'wallSeconds',
+] as const;
+
+export const FILTER_COLUMNS = [
+  'layer',
+  'index',
+  'scale',
+  'silent',
+  'preferredLabel',
+  'preferredLabelName',
+  'preference',
+  'clusters',
+  'signal',
+  'noise',
+  'snr',
+  'noiseFree',
+  'ablation',
+] as const;
+
+/** A filter's row, as in the JSON export (the CSV joins clusters as `a b|c`, by label name). */
+function filterRecord(layer: string, f: FilterResult) {
+  return {
+    layer,
+    index: f.index,
+    scale: f.scale,
+    silent: f.silent,
+    preferredLabel: f.preferredLabel,
+    preferredLabelName: f.correlation.labels[f.preferredLabel] ?? null,
+    preference: f.preference,
+    clusters: f.clusters.map((c) => c.names),
+    signal: f.signal,
+    noise: f.noise,
+    snr: f.snr,
+    noiseFree: f.noiseFree,
+    ablation: f.ablation,
+  };
+}
+
+/**
+ * Answers an export route, streaming rows as they are read. Unknown or malformed ids answer
+ * 404/400 with the same `{ errors: [{ message, extensions: { code } }] }` body as /graphql.
+ */
+export async function serveExport(
+  match: RegExpExecArray,
+  services: Services,
+  res: ServerResponse,
+): Promise<void> {
+  const [, collection, id, file] = match as unknown as [string, string, string, string];
+  try {
+    if (collection === 'runs' && file === 'metrics.csv') {
+      const key = decodeIntId(id, 'TrainingRun', 'id');
+      if (!(await services.runs.findOne(key))) throw notFound('TrainingRun', id);
+      const metrics = await services.runs.metrics(key, null);
+      start(res, 'text/csv; charset=utf-8', `run-${id}-metrics.csv`);
+      res.write(csvLine(METRICS_COLUMNS));
+      for (const m of metrics) res.write(csvLine(METRICS_COLUMNS.map((c) => m[c])));
+      res.end();
+      return;
+    }
+    if (collection === 'probes' && file !== 'metrics.csv') {
+      const key = decodeIntId(id, 'Probe', 'id');
+      const probe = await services.probes.findOne(key);
+      if (!probe) throw notFound('Probe', id);
+      const layers = await services.probes.layersOf(probe);
+      const json = file === 'filters.json';
+      start(
+        res,
+        json ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8',
+        `probe-${id}-${file}`,
+      );
+      if (!json) res.write(csvLine(FILTER_COLUMNS));
+      else
+        res.write(
+          `{"probeId":${JSON.stringify(id)},"status":${JSON.stringify(probe.status)},"filters":[`,
+        );
+      let first = true;
+      for (const layer of layers) {
+        for await (const f of services.probes.allFilters(layer)) {
+          const record = filterRecord(layer.layerName, f);
+          if (json) {
+            const withMatrix = {
+              ...record,
+              correlation: { labels: f.correlation.labels, rows: f.correlation.rows },
+            };
+            res.write(`${first ? '' : ','}\n${JSON.stringify(withMatrix)}`);
+          } else {
+            const clusters = record.clusters.map((names) => names.join(' ')).join('|');
+            res.write(
+              csvLine(FILTER_COLUMNS.map((c) => (c === 'clusters' ? clusters : record[c]))),
+            );
+          }
+          first = false;
+        }
+      }
+      if (json) res.write('\n]}\n');
+      res.end();
+      return;
+    }
+    fail(res, 404, 'NOT_FOUND', `no export ${file} for ${collection}`);
+  } catch (error) {
+    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+    if (res.headersSent || typeof code !== 'string' || !(code in STATUS_OF_CODE)) throw error;
+    const { message, extensions } = error as GraphQLError;
+    sendJson(res, STATUS_OF_CODE[code]!, { errors: [{ message, extensions }] });
+  }
+}
+
+function start(res: ServerResponse, type: string, filename: string): void {
+  res.writeHead(200, {
+    'content-type': type,
+    'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+    'cache-control': 'no-store',
+  });
+}
+
+function fail(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+}

@@ -1,0 +1,49 @@
+import { ConfigError, ENVIRONMENT, loadConfig, parseApiKeys } from '../../src/config.js';
+
+describe('FILTERSCOPE_API_KEYS', () => {
+  it('reads names, secrets and roles; no variable means no keys', () => {
+    expect(loadConfig({}).apiKeys).toEqual([]);
+    expect(
+      parseApiKeys('alice=0123456789abcdef,viewer=fedcba9876543210:read, 0000111122223333:write'),
+    ).toEqual([
+      { name: 'alice', secret: '0123456789abcdef', role: 'write' },
+      { name: 'viewer', secret: 'fedcba9876543210', role: 'read' },
+      { name: 'key3', secret: '0000111122223333', role: 'write' },
+    ]);
+  });
+
+  it.each([
+    ['short', 'alice=tooshort'],
+    ['bad role', 'alice=0123456789abcdef:admin'],
+    ['bad name', 'al ice=0123456789abcdef'],
+    ['same name', 'a=0123456789abcdef,a=fedcba9876543210'],
+    ['same secret', 'a=0123456789abcdef,b=0123456789abcdef'],
+    ['empty entry', '0123456789abcdef,,fedcba9876543210'],
+  ])('refuses %s, naming the variable and entry but never the secret', (_why, raw) => {
+    let error: unknown;
+    try {
+      loadConfig({ FILTERSCOPE_API_KEYS: raw });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/FILTERSCOPE_API_KEYS="entry \d+"/);
+    expect(message).not.toContain('0123456789abcdef');
+  });
+});
+
+describe('ENVIRONMENT', () => {
+  it('lists every variable the source reads', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const found = execFileSync('grep', ['-rhoE', "env(\\.|\\[.|, ')[A-Z_]{3,}", 'src'], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean)
+      .map((m) => m.replace(/^env(\.|\[.|, ')/, ''));
+    const variables = new Set(found);
+    expect(variables.size).toBeGreaterThan(5);
+    for (const name of variables) expect(Object.keys(ENVIRONMENT)).toContain(name);
+  });
+});
