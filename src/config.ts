@@ -26,6 +26,12 @@ export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** `FILTERSCOPE_API_KEYS`: when not empty, every request needs one of these keys. */
   readonly apiKeys: readonly ApiKey[];
+  /** `FILTERSCOPE_MAX_QUEUED_JOBS`: queued jobs one key may have at once, default 20. */
+  readonly maxQueuedJobs: number;
+  /** `FILTERSCOPE_LAUNCHES_PER_MINUTE`: startTraining/startProbe calls per key per minute, default 30. */
+  readonly launchesPerMinute: number;
+  /** `FILTERSCOPE_MAX_SUBSCRIPTIONS`: concurrent operations per WebSocket connection, default 50. */
+  readonly maxSubscriptions: number;
 }
 
 /** A client key: `write` may run mutations, `read` may only query and subscribe. */
@@ -53,6 +59,10 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   FILTERSCOPE_MAX_PARAMETERS: 'largest architecture accepted, in parameters (default 200,000,000)',
   FILTERSCOPE_LEASE_MS: 'job lease: a runner silent this long loses its job (default 30000)',
   FILTERSCOPE_LOG_LEVEL: 'debug | info | warn | error (default info)',
+  FILTERSCOPE_MAX_QUEUED_JOBS: 'queued jobs one API key may have at once (default 20)',
+  FILTERSCOPE_LAUNCHES_PER_MINUTE:
+    'startTraining/startProbe calls per API key per minute, bursts included (default 30)',
+  FILTERSCOPE_MAX_SUBSCRIPTIONS: 'concurrent subscriptions per WebSocket connection (default 50)',
   FILTERSCOPE_API_KEYS:
     'comma-separated keys, each `[name=]secret[:read|:write]` (default role write); unset: no keys, loopback only',
 };
@@ -150,5 +160,8 @@ export function loadConfig(env: Env = process.env): Config {
       'info',
     ),
     apiKeys: parseApiKeys(env.FILTERSCOPE_API_KEYS),
+    maxQueuedJobs: integer(env, 'FILTERSCOPE_MAX_QUEUED_JOBS', 20, 1, 1_000_000),
+    launchesPerMinute: integer(env, 'FILTERSCOPE_LAUNCHES_PER_MINUTE', 30, 1, 1_000_000),
+    maxSubscriptions: integer(env, 'FILTERSCOPE_MAX_SUBSCRIPTIONS', 50, 1, 10_000),
   };
 }

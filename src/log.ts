@@ -1,9 +1,11 @@
+import pino from 'pino';
+
 /**
- * Structured logs: one JSON object per line on stderr, with a level, a message and context
- * fields (request id, job id...). Kept tiny on purpose; the format is what matters to operators.
+ * Structured logs through pino: one JSON object per line on stderr with `time` (ISO), `level`
+ * (a name), `msg`, and context fields (`requestId`, `jobId`, `runId`...). Errors are logged with
+ * their type, message and stack under `error`. Callers pass fields after the message.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -13,29 +15,38 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+function wrap(p: pino.Logger): Logger {
+  return {
+    debug: (m, f) => p.debug(f ?? {}, m),
+    info: (m, f) => p.info(f ?? {}, m),
+    warn: (m, f) => p.warn(f ?? {}, m),
+    error: (m, f) => p.error(f ?? {}, m),
+    child: (fields) => wrap(p.child(fields)),
+  };
+}
+
+/**
+ * A logger at `level` with `base` fields on every line. `write` receives each line without its
+ * newline (default: synchronously to stderr, so that nothing is lost when the process dies).
+ */
 export function createLogger(
   level: LogLevel = 'info',
   base: Record<string, unknown> = {},
-  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  write?: (line: string) => void,
 ): Logger {
-  const emit = (at: LogLevel, message: string, fields: Record<string, unknown> = {}): void => {
-    if (RANK[at] < RANK[level]) return;
-    const record: Record<string, unknown> = {
-      time: new Date().toISOString(),
-      level: at,
-      msg: message,
-      ...base,
-    };
-    for (const [k, v] of Object.entries(fields)) {
-      record[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v;
-    }
-    write(JSON.stringify(record));
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
-  };
+  const destination = write
+    ? { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) }
+    : pino.destination({ fd: 2, sync: true });
+  return wrap(
+    pino(
+      {
+        level,
+        base: { pid: process.pid, ...base },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
+      },
+      destination,
+    ),
+  );
 }

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 
 /** Error codes a client can act on (extensions.code). */
 export type ErrorCode =
-  'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'UNAUTHENTICATED';
+  'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
 
 const coded = (
   code: ErrorCode,
@@ -28,3 +28,9 @@ export const notFound = (what: string, id: string): GraphQLError =>
 
 export const conflict = (message: string, extra: Record<string, unknown> = {}): GraphQLError =>
   coded('CONFLICT', message, extra);
+
+/** Too much at once: `extra` says which limit (and, where it helps, when to retry). */
+export const rateLimited = (message: string, extra: Record<string, unknown> = {}): GraphQLError =>
+  new GraphQLError(message, {
+    extensions: { code: 'RATE_LIMITED', http: { status: 429 }, ...extra },
+  });

@@ -22,6 +22,8 @@ export interface GraphQLContext {
   readonly services: Services;
   /** Who asks: the API key's name and role (`anonymous`/write when no keys are configured). */
   readonly principal: { readonly name: string; readonly role: 'read' | 'write' };
+  /** The HTTP request's id (x-request-id), or the WebSocket connection's id: for logs. */
+  readonly requestId: string;
 }
 
 let cached: GraphQLSchema | null = null;

@@ -31,12 +31,13 @@ export interface Services {
 export function createServices(
   store: Store,
   bus: EventBus,
-  config: Pick<Config, 'maxParameters' | 'dataPath'>,
+  config: Pick<Config, 'maxParameters' | 'dataPath' | 'maxQueuedJobs'>,
 ): Services {
   const architectures = new ArchitectureService(store, { maxParameters: config.maxParameters });
   const datasets = new DatasetService(config.dataPath);
-  const runs = new TrainingRunService(store, datasets, bus);
-  const probes = new ProbeService(store, datasets, bus);
+  const limits = { maxQueuedJobs: config.maxQueuedJobs };
+  const runs = new TrainingRunService(store, datasets, bus, limits);
+  const probes = new ProbeService(store, datasets, bus, limits);
   return {
     architectures,
     datasets,

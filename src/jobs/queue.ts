@@ -1,8 +1,20 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
+import { rateLimited } from '../api/errors.js';
 import { appendEvent } from '../events/bus.js';
 import { JOBS_TOPIC } from '../events/topics.js';
 import type { Db, Store } from '../store/db.js';
 import { jobs, type JobKind, type JobRow } from '../store/schema/index.js';
+
+/** What `enqueue` needs to queue a job. */
+export interface NewJob {
+  readonly kind: JobKind;
+  readonly runId: number;
+  /** For `probe` jobs. */
+  readonly probeId?: number;
+  readonly maxAttempts: number;
+  /** The API key's name (default `anonymous`). */
+  readonly requestedBy?: string;
+}
 
 /**
  * The jobs table as a queue: enqueue inside the caller's transaction, claim with
@@ -16,10 +28,41 @@ export class JobQueue {
     readonly leaseMs: number,
   ) {}
 
-  /** Queues a job in the caller's transaction and wakes idle runners at commit. */
-  static async enqueue(tx: Db, kind: JobKind, runId: number, maxAttempts: number): Promise<JobRow> {
-    const [row] = await tx.insert(jobs).values({ kind, runId, maxAttempts }).returning();
-    await appendEvent(tx, JOBS_TOPIC, 'queued', { jobId: row!.id, kind, runId });
+  /**
+   * Queues a job in the caller's transaction and wakes idle runners at commit. With
+   * `maxQueuedPerRequester`, refuses (RATE_LIMITED) when its requester already has that many
+   * queued jobs; concurrent launches by one key may overshoot by the number in flight.
+   */
+  static async enqueue(tx: Db, job: NewJob, maxQueuedPerRequester?: number): Promise<JobRow> {
+    const requestedBy = job.requestedBy ?? 'anonymous';
+    if (maxQueuedPerRequester !== undefined) {
+      const [queued] = await tx
+        .select({ n: count() })
+        .from(jobs)
+        .where(and(eq(jobs.requestedBy, requestedBy), eq(jobs.status, 'queued')));
+      const n = Number(queued?.n ?? 0);
+      if (n >= maxQueuedPerRequester)
+        throw rateLimited(
+          `${requestedBy} already has ${n} queued jobs (the limit per key is ${maxQueuedPerRequester}): wait for some to start or cancel them`,
+          { limit: maxQueuedPerRequester, queued: n },
+        );
+    }
+    const [row] = await tx
+      .insert(jobs)
+      .values({
+        kind: job.kind,
+        runId: job.runId,
+        probeId: job.probeId ?? null,
+        maxAttempts: job.maxAttempts,
+        requestedBy,
+      })
+      .returning();
+    await appendEvent(tx, JOBS_TOPIC, 'queued', {
+      jobId: row!.id,
+      kind: job.kind,
+      runId: job.runId,
+      ...(job.probeId !== undefined ? { probeId: job.probeId } : {}),
+    });
     return row!;
   }
 

@@ -1,16 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
-import type { ApolloServerPlugin } from '@apollo/server';
-import {
-  GraphQLError,
-  parse,
-  validate,
-  type DocumentNode,
-  type GraphQLFormattedError,
-} from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
 import { buildAppSchema, type GraphQLContext } from '../api/schema.js';
 import { createContainer, createServices, type Services } from '../api/services.js';
 import type { Config } from '../config.js';
@@ -20,23 +12,18 @@ import { appliedMigrationCount, expectedMigrationCount, migrate } from '../store
 import { EventBus } from '../events/bus.js';
 import { startRunners } from '../jobs/start.js';
 import type { Runner } from '../jobs/runner.js';
-import { maskError } from './errors.js';
+import { AccessError, KeyRing, type Principal } from './access.js';
+import { isClientError, maskError } from './errors.js';
+import { EXPORT_ROUTE, serveExport } from './export.js';
+import { OperationGuard } from './guard.js';
 import { HomeLock } from './home-lock.js';
 import { handleGraphQL, sendJson } from './http.js';
+import { depthLimit } from './limits.js';
+import { Metrics } from './metrics.js';
 import { serveStatic } from './static.js';
-import {
-  AccessError,
-  checkOperationAllowed,
-  KeyRing,
-  selectedOperation,
-  type Principal,
-} from './access.js';
-import { EXPORT_ROUTE, serveExport } from './export.js';
+import { attachWebSocket } from './ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
-
-/** Never used in practice: onConnect records every acknowledged connection's principal. */
-const ANONYMOUS_FALLBACK: Principal = { name: 'unknown', role: 'read' };
 
 /** A started server: HTTP and WebSocket on one port, with its store and services. */
 export interface RunningServer {
@@ -91,18 +78,43 @@ async function serve(
   const schema = buildAppSchema();
   const container = createContainer(services);
   const keys = new KeyRing(config.apiKeys);
-  const contextOf = (principal: Principal): GraphQLContext => ({ container, services, principal });
-  const format = (formatted: GraphQLFormattedError, original: unknown) =>
-    maskError(formatted, original, log);
+  const contextOf = (principal: Principal, requestId: string): GraphQLContext => ({
+    container,
+    services,
+    principal,
+    requestId,
+  });
+  const http: Server = createServer();
+  // Keys' roles, cost and launch rate: checked once the operation is known, before anything runs.
+  const guard = new OperationGuard(schema, config);
+  const metrics = new Metrics(store, () => ws.stats());
+  const ws = attachWebSocket({
+    http,
+    path: GRAPHQL_PATH,
+    schema,
+    keys,
+    guard,
+    maxSubscriptions: config.maxSubscriptions,
+    contextOf,
+    metrics,
+    log,
+  });
 
-  // Read-only keys: checked once the operation is known, before anything runs.
-  const access: ApolloServerPlugin<GraphQLContext> = {
+  const observe: ApolloServerPlugin<GraphQLContext> = {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ contextValue, operation }) => {
-        try {
-          checkOperationAllowed(contextValue.principal, operation);
-        } catch (error) {
-          throw error instanceof AccessError ? error.toGraphQLError() : error;
+      didResolveOperation: async ({ contextValue, document, operation, request }) => {
+        guard.check(contextValue.principal, document, operation, request.variables ?? {});
+      },
+      didEncounterErrors: async ({ contextValue, errors }) => {
+        for (const error of errors) {
+          const code = error.extensions?.code;
+          metrics.error(isClientError(code) ? String(code) : 'INTERNAL_SERVER_ERROR', 'http');
+          if (!isClientError(code))
+            log.error('unexpected error in a GraphQL operation', {
+              requestId: contextValue.requestId,
+              error: error.originalError ?? error,
+              path: error.path,
+            });
         }
       },
     }),
@@ -113,8 +125,11 @@ async function serve(
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: format,
-    plugins: [access],
+    // Logged with the request id by `observe`; masked here.
+    formatError: (formatted: GraphQLFormattedError, original: unknown) =>
+      maskError(formatted, original, null),
+    validationRules: [depthLimit()],
+    plugins: [observe],
   });
   await apollo.start();
 
@@ -136,48 +151,80 @@ async function serve(
     }
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const ready = async (res: ServerResponse): Promise<void> => {
+    if (closing) return sendJson(res, 503, { status: 'shutting down' });
+    try {
+      await ping(store);
+      const applied = await appliedMigrationCount(store);
+      if (applied < expectedMigrations)
+        return sendJson(res, 503, {
+          status: 'migrations pending',
+          applied,
+          expected: expectedMigrations,
+        });
+      return sendJson(res, 200, { status: 'ready', database: store.kind, migrations: applied });
+    } catch (error) {
+      log.warn('readiness check failed', { error });
+      return sendJson(res, 503, { status: 'database unreachable' });
+    }
+  };
+
+  /** Answers one request; returns the route's name for metrics. */
+  const route = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+  ): Promise<string> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return path;
+    }
     if (path === '/readyz') {
-      if (closing) return sendJson(res, 503, { status: 'shutting down' });
-      try {
-        await ping(store);
-        const applied = await appliedMigrationCount(store);
-        if (applied < expectedMigrations) {
-          return sendJson(res, 503, {
-            status: 'migrations pending',
-            applied,
-            expected: expectedMigrations,
-          });
-        }
-        return sendJson(res, 200, { status: 'ready', database: store.kind, migrations: applied });
-      } catch (error) {
-        log.warn('readiness check failed', { error });
-        return sendJson(res, 503, { status: 'database unreachable' });
-      }
+      await ready(res);
+      return path;
     }
     if (path === GRAPHQL_PATH) {
       const principal = authenticate(req, res);
-      if (!principal) return;
-      return handleGraphQL(apollo, req, res, async () => contextOf(principal));
+      if (principal)
+        await handleGraphQL(apollo, req, res, async () => contextOf(principal, requestId));
+      return path;
+    }
+    if (path === '/metrics') {
+      if (authenticate(req, res)) {
+        const text = await metrics.render();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(text);
+      }
+      return path;
     }
     const exported = req.method === 'GET' ? EXPORT_ROUTE.exec(path) : null;
     if (exported) {
-      if (!authenticate(req, res)) return;
-      return serveExport(exported, services, res);
+      if (authenticate(req, res)) await serveExport(exported, services, res);
+      return `/export/${exported[1]}/${exported[3]}`;
     }
-    if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(path, res)) return;
+    if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(path, res))
+      return '/dashboard';
     sendJson(res, 404, {
-      error: `no route for ${path}`,
-      routes: ['/', GRAPHQL_PATH, '/healthz', '/readyz'],
+      errors: [{ message: `no route for ${path}`, extensions: { code: 'NOT_FOUND' } }],
+      routes: ['/', GRAPHQL_PATH, '/export/...', '/metrics', '/healthz', '/readyz'],
     });
+    return 'unmatched';
   };
 
-  const http: Server = createServer((req, res) => {
-    const work = route(req, res)
+  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const given = req.headers['x-request-id'];
+    const requestId =
+      typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    let name = 'unmatched';
+    const work = route(req, res, requestId)
+      .then((routeName) => {
+        name = routeName;
+      })
       .catch((error: unknown) => {
-        log.error('request failed', { error, url: req.url });
+        log.error('request failed', { requestId, error, url: req.url });
         if (!res.headersSent)
           sendJson(res, 500, {
             errors: [
@@ -188,55 +235,20 @@ async function serve(
       })
       .finally(() => inFlight.delete(work));
     inFlight.add(work);
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      void work.then(() => {
+        metrics.request(name, req.method ?? 'GET', res.statusCode, seconds);
+        log.debug('request', {
+          requestId,
+          method: req.method,
+          url: req.url,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000),
+        });
+      });
+    });
   });
-
-  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: 1_000_000 });
-  const principals = new WeakMap<object, Principal>();
-  const wsServer = useServer<Record<string, unknown>>(
-    {
-      schema,
-      // A bad key closes the socket with 4403 Forbidden (graphql-ws's answer to `false`).
-      onConnect: (ctx) => {
-        try {
-          principals.set(ctx, keys.authenticate(ctx.connectionParams?.authorization));
-          return true;
-        } catch (error) {
-          if (error instanceof AccessError) return false;
-          throw error;
-        }
-      },
-      onSubscribe: (ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        const invalid = validate(schema, document);
-        if (invalid.length > 0) return invalid;
-        const principal = principals.get(ctx) ?? ANONYMOUS_FALLBACK;
-        try {
-          checkOperationAllowed(principal, selectedOperation(document, payload.operationName));
-        } catch (error) {
-          if (error instanceof AccessError) return [error.toGraphQLError()];
-          throw error;
-        }
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: contextOf(principal),
-        };
-      },
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e.toJSON(), e)),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors
-          ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) }
-          : undefined,
-    },
-    wss,
-  );
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -266,9 +278,7 @@ async function serve(
     else
       log.warn(
         'no API keys configured and HOST is not loopback: anyone who can reach this port may run jobs',
-        {
-          host: config.host,
-        },
+        { host: config.host },
       );
   }
 
@@ -281,9 +291,7 @@ async function serve(
       await Promise.all(runners.map((r) => r.stop()));
       await bus.stop();
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-      for (const client of wss.clients) client.close(1001, 'server shutting down');
-      await wsServer.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await ws.close();
       await Promise.allSettled([...inFlight]);
       http.closeIdleConnections();
       await apollo.stop();

@@ -17,6 +17,10 @@ const CLIENT_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** True for the codes a client can act on (anything else is masked as internal). */
+export const isClientError = (code: unknown): boolean =>
+  typeof code === 'string' && CLIENT_CODES.has(code);
+
 /**
  * Keeps client errors as they are; logs anything else with its context and answers
  * `INTERNAL_SERVER_ERROR` without internals. Used by HTTP and WebSocket alike.
@@ -24,14 +28,16 @@ const CLIENT_CODES = new Set([
 export function maskError(
   formatted: GraphQLFormattedError,
   original: unknown,
-  log: Logger,
+  /** Where unexpected errors are logged; null when the caller logs them itself. */
+  log: Logger | null,
 ): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && CLIENT_CODES.has(code)) {
-    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
+    // `http` is Apollo's status hint: used for the HTTP answer, not for clients to read.
+    const { stacktrace: _drop, http: _http, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
   }
-  log.error('unexpected error in a GraphQL operation', { error: original, path: formatted.path });
+  log?.error('unexpected error in a GraphQL operation', { error: original, path: formatted.path });
   return {
     message: 'Internal server error',
     ...(formatted.path ? { path: formatted.path } : {}),

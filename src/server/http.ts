@@ -44,15 +44,180 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Hands one HTTP request to Apollo (Apollo 5 has no built-in node:http integration). */
+/** Methods `/graphql` answers; anything else gets 405 with this as `Allow`. */
+export const ALLOWED_METHODS = 'GET, POST';
+
+/**
+ * The response media types Apollo offers for a single result (its
+ * `chooseContentTypeForSingleResultResponse`), with their parameters.
+ */
+const OFFERED_TYPES: readonly MediaType[] = [
+  { type: 'application', subtype: 'json', params: new Map([['charset', 'utf-8']]) },
+  {
+    type: 'application',
+    subtype: 'graphql-response+json',
+    params: new Map([['charset', 'utf-8']]),
+  },
+  {
+    type: 'application',
+    subtype: 'json',
+    params: new Map([
+      ['callbackspec', '1.0'],
+      ['charset', 'utf-8'],
+    ]),
+  },
+];
+
+/** Content types a browser may POST cross-site without a preflight: Apollo's CSRF check owns them. */
+const SIMPLE_CONTENT_TYPES = new Set([
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'text/plain',
+]);
+
+/** Apollo's default `csrfPrevention.requestHeaders`: one of them makes a request preflighted. */
+const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name'];
+
+interface MediaType {
+  readonly type: string;
+  readonly subtype: string;
+  readonly params: ReadonlyMap<string, string>;
+}
+
+interface MediaRange extends MediaType {
+  readonly q: number;
+}
+
+/** `type/subtype` of a content-type header, lower-cased, without parameters. */
+function essenceOf(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+function parseAccept(header: string): MediaRange[] {
+  const ranges: MediaRange[] = [];
+  for (const part of header.split(',')) {
+    const [range = '', ...rawParams] = part.split(';');
+    const [type, subtype] = range.trim().toLowerCase().split('/');
+    if (!type || !subtype) continue;
+    let q = 1;
+    const params = new Map<string, string>();
+    for (const raw of rawParams) {
+      const eq = raw.indexOf('=');
+      if (eq < 0) continue;
+      const key = raw.slice(0, eq).trim().toLowerCase();
+      const value = raw
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase();
+      if (key === 'q') q = Number.parseFloat(value);
+      else params.set(key, value);
+    }
+    ranges.push({ type, subtype, params, q });
+  }
+  return ranges;
+}
+
+/**
+ * Whether an `Accept` header admits a response Apollo can send for a single result: the same rule
+ * as Apollo's negotiator (each offered type takes the quality of its most specific matching range),
+ * so that a request Apollo would answer with 406 is refused here before it runs. A missing or
+ * empty header accepts JSON.
+ */
+export function acceptsGraphQLResponse(accept: string | undefined): boolean {
+  if (!accept) return true;
+  const ranges = parseAccept(accept);
+  return OFFERED_TYPES.some((offered) => {
+    let best: { specificity: number; q: number } | null = null;
+    for (const range of ranges) {
+      let specificity = 0;
+      if (range.type === offered.type) specificity |= 4;
+      else if (range.type !== '*') continue;
+      if (range.subtype === offered.subtype) specificity |= 2;
+      else if (range.subtype !== '*') continue;
+      if (range.params.size > 0) {
+        const matches = [...range.params].every(
+          ([key, value]) => value === '*' || value === (offered.params.get(key) ?? ''),
+        );
+        if (!matches) continue;
+        specificity |= 1;
+      }
+      if (
+        best === null ||
+        specificity > best.specificity ||
+        (specificity === best.specificity && range.q > best.q)
+      )
+        best = { specificity, q: range.q };
+    }
+    return best !== null && best.q > 0;
+  });
+}
+
+/**
+ * Answers a refusal before the body is read. The unread body is drained so the client reads the
+ * answer, and the connection is closed after it: no body size limit applies to a body nobody reads.
+ */
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 ||
+    req.headers['transfer-encoding'] !== undefined;
+  if (hasBody) res.setHeader('connection', 'close');
+  req.resume();
+  for (const [key, value] of Object.entries(headers)) res.setHeader(key, value);
+  sendJson(res, status, { errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+}
+
+/**
+ * Hands one HTTP request to Apollo (Apollo 5 has no built-in node:http integration).
+ *
+ * Refused here, before the body is read or anything runs: methods other than GET and POST (405
+ * with `Allow`), a POST whose `Accept` admits no JSON media type (406; Apollo would run the
+ * operation first, mutations included, and only then answer 406), and a POST body in a media type
+ * other than JSON (415), except the cross-site "simple" types without a preflight header, which
+ * Apollo's CSRF prevention refuses with 400. A body over {@link MAX_BODY_BYTES} gets 413, malformed
+ * JSON 400 `BAD_REQUEST`; everything else (parameter checks, GET, status codes of GraphQL errors)
+ * is Apollo's.
+ */
 export async function handleGraphQL(
   apollo: ApolloServer<GraphQLContext>,
   req: IncomingMessage,
   res: ServerResponse,
   context: () => Promise<GraphQLContext>,
 ): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'POST') {
+    refuse(req, res, 405, `/graphql answers GET and POST; got ${method}`, {
+      allow: ALLOWED_METHODS,
+    });
+    return;
+  }
   let body: unknown = undefined;
-  if (req.method === 'POST') {
+  if (method === 'POST') {
+    const accept = req.headers.accept;
+    if (!acceptsGraphQLResponse(accept)) {
+      refuse(
+        req,
+        res,
+        406,
+        `accept "${accept}" admits neither application/json nor application/graphql-response+json`,
+      );
+      return;
+    }
+    const type = req.headers['content-type'] ?? '';
+    const essence = essenceOf(type);
+    // Any JSON flavour, as before (application/json, application/graphql-response+json...).
+    const isJson = /json/.test(essence);
+    const preflighted = PREFLIGHT_HEADERS.some((name) => (req.headers[name] ?? '').length > 0);
+    if (essence !== '' && !isJson && (preflighted || !SIMPLE_CONTENT_TYPES.has(essence))) {
+      refuse(req, res, 415, `a POST body must be application/json; got content-type "${type}"`);
+      return;
+    }
     let text: string;
     try {
       text = await readBody(req);
@@ -66,8 +231,7 @@ export async function handleGraphQL(
       }
       throw error;
     }
-    const type = req.headers['content-type'] ?? '';
-    if (text.length > 0 && /json/i.test(type)) {
+    if (text.length > 0 && isJson) {
       try {
         body = JSON.parse(text);
       } catch {
@@ -88,7 +252,7 @@ export async function handleGraphQL(
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
   const response = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+    httpGraphQLRequest: { method, headers, search: url.search, body },
     context,
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);

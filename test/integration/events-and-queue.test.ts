@@ -65,7 +65,8 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
 
   it('gives each queued job to exactly one of several concurrent claimers', async () => {
     await store.db.transaction(async (tx) => {
-      for (let i = 0; i < 6; i++) await JobQueue.enqueue(tx, 'train', runId, 3);
+      for (let i = 0; i < 6; i++)
+        await JobQueue.enqueue(tx, { kind: 'train', runId, maxAttempts: 3 });
     });
     const queue = new JobQueue(store, 60_000);
     const claims = await Promise.all(
@@ -79,7 +80,9 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
 
   it('reclaims a running job whose lease expired, and refuses the heartbeat of the old owner', async () => {
     await store.db.delete(jobs);
-    await store.db.transaction((tx) => JobQueue.enqueue(tx, 'train', runId, 3));
+    await store.db.transaction((tx) =>
+      JobQueue.enqueue(tx, { kind: 'train', runId, maxAttempts: 3 }),
+    );
     const queue = new JobQueue(store, 60_000);
     const first = await queue.claim('dead-runner');
     expect(first?.attempts).toBe(1);

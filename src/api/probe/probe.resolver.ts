@@ -1,5 +1,6 @@
 import {
   Arg,
+  Ctx,
   Args,
   FieldResolver,
   Float,
@@ -63,8 +64,11 @@ export class ProbeResolver {
     description:
       'Validates, stores the probe and queues it (CONFLICT unless the run SUCCEEDED); watch it with `probeProgress`.',
   })
-  startProbe(@Arg('input', () => StartProbeInput) input: StartProbeInput): Promise<Probe> {
-    return this.service.start(input);
+  startProbe(
+    @Arg('input', () => StartProbeInput) input: StartProbeInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<Probe> {
+    return this.service.start(input, context.principal.name);
   }
 
   @Mutation(() => Probe, {

@@ -11,7 +11,8 @@ import { proceduralLabelNames } from '../../data/procedural.js';
 import type { ResolvedProbeOptions } from '../../engine/probe.js';
 import { DEFAULT_MAX_FEATURES, resolveProbePoints } from '../../engine/probe-points.js';
 import { appendEvent, type EventBus, type StoredEvent } from '../../events/bus.js';
-import { JOBS_TOPIC, probeTopic } from '../../events/topics.js';
+import { JobQueue } from '../../jobs/queue.js';
+import { probeTopic } from '../../events/topics.js';
 import type { Store } from '../../store/db.js';
 import {
   architectures,
@@ -122,6 +123,7 @@ export class ProbeService {
     private readonly store: Store,
     private readonly datasets: DatasetService,
     private readonly bus: EventBus,
+    private readonly limits: { readonly maxQueuedJobs: number },
   ) {}
 
   /** A queued probe never starts; a running one stops at its next batch. Finished: CONFLICT. */
@@ -301,7 +303,7 @@ export class ProbeService {
   }
 
   /** Validates everything, then stores the probe, its layers and its job in one transaction. */
-  async start(input: StartProbeInput): Promise<Probe> {
+  async start(input: StartProbeInput, requestedBy = 'anonymous'): Promise<Probe> {
     const runKey = decodeIntId(input.runId, 'TrainingRun', 'input.runId');
     const [run] = await this.store.db
       .select()
@@ -413,16 +415,11 @@ export class ProbeService {
           },
         })),
       );
-      const [job] = await tx
-        .insert(jobs)
-        .values({ kind: 'probe', runId: runKey, probeId: probe!.id, maxAttempts: 3 })
-        .returning();
-      await appendEvent(tx, JOBS_TOPIC, 'queued', {
-        jobId: job!.id,
-        kind: 'probe',
-        runId: runKey,
-        probeId: probe!.id,
-      });
+      await JobQueue.enqueue(
+        tx,
+        { kind: 'probe', runId: runKey, probeId: probe!.id, maxAttempts: 3, requestedBy },
+        this.limits.maxQueuedJobs,
+      );
       await appendEvent(tx, probeTopic(probe!.id), 'status', { status: 'QUEUED' });
       return probe!;
     });

@@ -1,5 +1,6 @@
 import {
   Arg,
+  Ctx,
   Args,
   FieldResolver,
   ID,
@@ -85,8 +86,9 @@ export class TrainingRunResolver {
   })
   startTraining(
     @Arg('input', () => StartTrainingInput) input: StartTrainingInput,
+    @Ctx() context: GraphQLContext,
   ): Promise<TrainingRun> {
-    return this.service.start(input);
+    return this.service.start(input, context.principal.name);
   }
 
   @Mutation(() => TrainingRun, {

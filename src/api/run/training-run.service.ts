@@ -53,6 +53,7 @@ export class TrainingRunService {
     private readonly store: Store,
     private readonly datasets: DatasetService,
     private readonly bus: EventBus,
+    private readonly limits: { readonly maxQueuedJobs: number },
   ) {}
 
   async findOne(key: number): Promise<TrainingRun | null> {
@@ -105,7 +106,7 @@ export class TrainingRunService {
   }
 
   /** Validates everything, then stores the run and queues its job in one transaction. */
-  async start(input: StartTrainingInput): Promise<TrainingRun> {
+  async start(input: StartTrainingInput, requestedBy = 'anonymous'): Promise<TrainingRun> {
     const archKey = decodeIntId(input.architectureId, 'Architecture', 'input.architectureId');
     const [arch] = await this.store.db
       .select()
@@ -193,7 +194,11 @@ export class TrainingRunService {
           keepCheckpoints: input.keepCheckpoints ?? 2,
         })
         .returning();
-      await JobQueue.enqueue(tx, 'train', run!.id, input.maxAttempts ?? 3);
+      await JobQueue.enqueue(
+        tx,
+        { kind: 'train', runId: run!.id, maxAttempts: input.maxAttempts ?? 3, requestedBy },
+        this.limits.maxQueuedJobs,
+      );
       await appendEvent(tx, runTopic(run!.id), 'status', { status: 'QUEUED' });
       await appendEvent(tx, RUNS_TOPIC, 'status', { runId: run!.id, status: 'QUEUED' });
       return run!;

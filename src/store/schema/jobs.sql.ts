@@ -23,11 +23,17 @@ export const jobs = pgTable(
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     lastError: text('last_error'),
+    /** The API key's name that queued it (`anonymous` without keys): per-key queue caps. */
+    requestedBy: text('requested_by').notNull().default('anonymous'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [index('jobs_claimable').on(t.status, t.id), index('jobs_run').on(t.runId)],
+  (t) => [
+    index('jobs_claimable').on(t.status, t.id),
+    index('jobs_run').on(t.runId),
+    index('jobs_requester').on(t.requestedBy, t.status),
+  ],
 );
 
 export type JobRow = typeof jobs.$inferSelect;
