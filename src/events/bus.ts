@@ -63,6 +63,8 @@ export class EventBus {
   constructor(
     private readonly store: Store,
     private readonly pollMs = 2000,
+    /** How long subscribers wait through failing reads (a database outage) before erroring. */
+    private readonly outageMs = 60_000,
   ) {}
 
   /** Starts LISTENing; resolves once NOTIFYs will be received. */
@@ -107,9 +109,21 @@ export class EventBus {
     const waiter: Waiter = { topic, pending: false, wake: null };
     this.waiters.add(waiter);
     try {
+      let failingSince: number | null = null;
       while (!this.closed) {
         waiter.pending = false;
-        const batch = await this.readAfter(topic, last, 500);
+        let batch: StoredEvent[];
+        try {
+          batch = await this.readAfter(topic, last, 500);
+          failingSince = null;
+        } catch (error) {
+          // A database outage: keep the subscriber and read again once it is back, up to
+          // `outageMs`; nothing is lost since reads resume after the last sequence yielded.
+          failingSince ??= Date.now();
+          if (Date.now() - failingSince > this.outageMs) throw error;
+          await this.sleep(waiter, Math.min(this.pollMs, 500));
+          continue;
+        }
         for (const event of batch) {
           last = event.sequence;
           yield event;

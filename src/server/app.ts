@@ -125,6 +125,9 @@ async function serve(
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    // Our own SIGTERM handling gives jobs back and closes the database; Apollo's (on whenever
+    // NODE_ENV is not `test`) would re-raise the signal and kill the process half-way.
+    stopOnTerminationSignals: false,
     // Logged with the request id by `observe`; masked here.
     formatError: (formatted: GraphQLFormattedError, original: unknown) =>
       maskError(formatted, original, null),
