@@ -10,18 +10,30 @@ const coded = (
   extra: Record<string, unknown> = {},
 ): GraphQLError => new GraphQLError(message, { extensions: { code, ...extra } });
 
+/**
+ * A value as JSON can carry it: JSON has no NaN or Infinity (a literal `1e999` parses to
+ * Infinity), so those are sent as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`, not as null.
+ */
+const carried = (value: unknown): unknown =>
+  typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+
 /** A client mistake: `field` is the input path (e.g. `input.blocks[2].filters`). */
 export const badInput = (
   field: string,
   value: unknown,
   why: string,
   extra: Record<string, unknown> = {},
-): GraphQLError =>
-  coded('BAD_USER_INPUT', `${field}: ${why}, got ${JSON.stringify(value) ?? String(value)}`, {
+): GraphQLError => {
+  const shown =
+    typeof value === 'number' && !Number.isFinite(value)
+      ? String(value)
+      : (JSON.stringify(value) ?? String(value));
+  return coded('BAD_USER_INPUT', `${field}: ${why}, got ${shown}`, {
     field,
-    value,
+    value: carried(value),
     ...extra,
   });
+};
 
 export const notFound = (what: string, id: string): GraphQLError =>
   coded('NOT_FOUND', `${what} ${JSON.stringify(id)} does not exist`, { id });

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import {
+  getVariableValues,
   GraphQLError,
   parse,
   specifiedRules,
@@ -20,6 +21,19 @@ import { maskError } from './errors.js';
 import type { OperationGuard } from './guard.js';
 import { depthLimit } from './limits.js';
 import type { Metrics } from './metrics.js';
+
+/** `error` with `extensions.code` set (graphql-js leaves parse and validation errors uncoded). */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions.code !== undefined) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}
 
 /** Largest WebSocket message accepted, bytes (the HTTP body limit). */
 const MAX_MESSAGE_BYTES = 1_000_000;
@@ -92,14 +106,25 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
       onSubscribe: (ctx, _id, payload) => {
         const connection = connections.get(ctx);
         if (!connection) return [new GraphQLError('connection not acknowledged')];
+        // The same codes as Apollo gives these over HTTP.
         let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [error as GraphQLError];
+          return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
         }
         const invalid = validate(schema, document, [...specifiedRules, depthLimit()]);
-        if (invalid.length > 0) return invalid;
+        if (invalid.length > 0) return invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const operation = selectedOperation(document, payload.operationName);
+        if (operation) {
+          const coerced = getVariableValues(
+            schema,
+            operation.variableDefinitions ?? [],
+            payload.variables ?? {},
+            { maxErrors: 10 },
+          );
+          if (coerced.errors) return coerced.errors.map((e) => withCode(e, 'BAD_USER_INPUT'));
+        }
         const active = Object.keys(ctx.subscriptions).length;
         if (active >= options.maxSubscriptions)
           return [
@@ -109,12 +134,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketEndpoint {
             ),
           ];
         try {
-          guard.check(
-            connection.principal,
-            document,
-            selectedOperation(document, payload.operationName),
-            payload.variables ?? {},
-          );
+          guard.check(connection.principal, document, operation, payload.variables ?? {});
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;

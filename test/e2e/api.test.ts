@@ -200,7 +200,6 @@ describe('architectures', () => {
         [16, 16],
       ],
       ['empty name', tiny(''), 'input.name', ''],
-      ['name taken by a preset', tiny('VGG-16/CIFAR-10'), 'input.name', 'VGG-16/CIFAR-10'],
       [
         'a string for filters',
         tiny('bad-14', [{ kind: 'CONV', filters: 'eight' }]),
@@ -221,6 +220,18 @@ describe('architectures', () => {
         expect(error?.message).toContain(JSON.stringify(value));
       }
       expect(res.data?.createArchitecture ?? null).toBeNull();
+      expect(await count()).toBe(before);
+    });
+
+    it('a name taken by a preset is a CONFLICT naming the field and value', async () => {
+      const before = await count();
+      const res = await t.gql(CREATE, { input: tiny('VGG-16/CIFAR-10') });
+      expect(res.errors?.[0]?.extensions).toMatchObject({
+        code: 'CONFLICT',
+        field: 'input.name',
+        value: 'VGG-16/CIFAR-10',
+      });
+      expect(res.errors?.[0]?.message).toContain('"VGG-16/CIFAR-10" is already taken');
       expect(await count()).toBe(before);
     });
 

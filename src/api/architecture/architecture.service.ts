@@ -82,11 +82,18 @@ export class ArchitectureService {
         },
       );
     }
-    if (await this.findByName(spec.name)) {
-      throw badInput('input.name', spec.name, 'is already taken by another architecture');
-    }
+    // A valid name that is taken: the input is fine, the state conflicts with it.
+    const taken = () =>
+      conflict(
+        `input.name: ${JSON.stringify(spec.name)} is already taken by another architecture`,
+        {
+          field: 'input.name',
+          value: spec.name,
+        },
+      );
+    if (await this.findByName(spec.name)) throw taken();
     const row = await this.insert(spec, false);
-    if (!row) throw badInput('input.name', spec.name, 'is already taken by another architecture');
+    if (!row) throw taken();
     return Architecture.fromRow(row);
   }
 

@@ -2,7 +2,7 @@ import type { ArchitectureService } from '../architecture/architecture.service.j
 import type { DatasetService } from '../dataset/dataset.service.js';
 import type { ProbeService } from '../probe/probe.service.js';
 import type { TrainingRunService } from '../run/training-run.service.js';
-import { parseGlobalId } from '../relay/global-id.js';
+import { isKey, parseGlobalId } from '../relay/global-id.js';
 import type { Node } from '../relay/node.type.js';
 
 /** Resolves any global id to its object, or null when it names nothing. */
@@ -20,19 +20,19 @@ export class NodeService {
     const key = Number(decoded.key);
     switch (decoded.type) {
       case 'Architecture':
-        return Number.isSafeInteger(key) ? this.architectures.findOne(key) : null;
+        return isKey(key) ? this.architectures.findOne(key) : null;
       case 'Layer':
-        return Number.isSafeInteger(key) ? this.architectures.findLayer(key) : null;
+        return isKey(key) ? this.architectures.findLayer(key) : null;
       case 'Dataset':
         return this.datasets.findByName(decoded.key);
       case 'TrainingRun':
-        return Number.isSafeInteger(key) ? this.runs.findOne(key) : null;
+        return isKey(key) ? this.runs.findOne(key) : null;
       case 'Probe':
-        return Number.isSafeInteger(key) ? this.probes.findOne(key) : null;
+        return isKey(key) ? this.probes.findOne(key) : null;
       case 'LayerProbe':
-        return Number.isSafeInteger(key) ? this.probes.findLayerProbe(key) : null;
+        return isKey(key) ? this.probes.findLayerProbe(key) : null;
       case 'FilterResult':
-        return Number.isSafeInteger(key) ? this.probes.findFilter(key) : null;
+        return isKey(key) ? this.probes.findFilter(key) : null;
     }
   }
 

@@ -1,6 +1,7 @@
 import type { ClassType } from 'type-graphql';
 import { ArgsType, Field, Int, ObjectType } from 'type-graphql';
 import { badInput } from '../errors.js';
+import { MAX_KEY } from './global-id.js';
 
 export const DEFAULT_FIRST = 50;
 export const MAX_FIRST = 200;
@@ -47,7 +48,8 @@ export const encodeCursor = (key: number): string =>
 function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const key = text.startsWith('cursor:') ? Number(text.slice('cursor:'.length)) : NaN;
-  if (!Number.isSafeInteger(key) || key < 0)
+  // Keys are PostgreSQL integers (see MAX_KEY): a larger cursor was never issued.
+  if (!Number.isSafeInteger(key) || key < 0 || key > MAX_KEY)
     throw badInput('after', cursor, 'is not a cursor of this connection');
   return key;
 }

@@ -35,6 +35,15 @@ export function parseGlobalId(id: string): DecodedId | null {
   return { type, key };
 }
 
+/** Largest key a row can have: the tables' ids are PostgreSQL `integer`s. */
+export const MAX_KEY = 2 ** 31 - 1;
+
+/**
+ * True for a key a row can have. A larger one can name nothing, and must not reach SQL, where
+ * comparing it with an `integer` column is an out-of-range error rather than no match.
+ */
+export const isKey = (key: number): boolean => Number.isInteger(key) && key >= 1 && key <= MAX_KEY;
+
 /**
  * Decodes a global id that must name a `type` with an integer key; throws BAD_USER_INPUT naming
  * `field` otherwise.
@@ -42,7 +51,7 @@ export function parseGlobalId(id: string): DecodedId | null {
 export function decodeIntId(id: string, type: NodeTypeName, field: string): number {
   const decoded = parseGlobalId(id);
   const key = decoded?.type === type ? Number(decoded.key) : NaN;
-  if (!Number.isSafeInteger(key) || key < 1) {
+  if (!isKey(key)) {
     throw badInput(field, id, `is not the id of a ${type}`);
   }
   return key;
