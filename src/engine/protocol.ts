@@ -209,6 +209,8 @@ export interface FailedMessage {
   readonly type: MessageType.Failed;
   readonly error: string;
   readonly stack: string | null;
+  /** True when another attempt would fail the same way (a corrupt or missing dataset file). */
+  readonly permanent?: boolean;
 }
 
 export interface CancelledMessage {
@@ -581,6 +583,8 @@ const SHAPES: Record<MessageType, Check> = {
     wallSeconds: number(0),
     layers: arrayOf(object({ layer: string, successRate: number(0, 1) })),
   }),
-  [MessageType.Failed]: message({ error: string, stack: nullable(anyString) }),
+  [MessageType.Failed]: message({ error: string, stack: nullable(anyString), permanent: boolean }, [
+    'permanent',
+  ]),
   [MessageType.Cancelled]: message({ epoch: integer(0) }),
 };

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { dataRoots } from '../data/catalog.js';
 import type { CifarLabelKind } from '../data/cifar.js';
 import type { LoadOptions } from '../data/load.js';
-import { loadDataset } from '../data/load.js';
+import { DatasetUnavailableError, loadDataset } from '../data/load.js';
+import { DatasetFileError } from '../data/idx.js';
 import type { ProceduralOptions } from '../data/procedural.js';
 import type { LoadedDataset } from '../data/types.js';
 import type { BackendChoice, BackendInfo } from './backend.js';
@@ -132,7 +133,9 @@ export function serveEngine(
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
       const text = e.message || e.name || 'unknown error';
-      port.post({ type: MessageType.Failed, error: text, stack: e.stack ?? null });
+      // A bad dataset file fails every attempt the same way: say so, and the job is not retried.
+      const permanent = e instanceof DatasetFileError || e instanceof DatasetUnavailableError;
+      port.post({ type: MessageType.Failed, error: text, stack: e.stack ?? null, permanent });
     }
   }
 }

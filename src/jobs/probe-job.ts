@@ -256,7 +256,13 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
       case MessageType.Failed: {
         log.warn('probe job failed', { error: message.error });
         const retried = await store.db.transaction(async (tx) => {
-          const retry = await JobQueue.retryOrFail(tx, job, message.error, { probeId });
+          const retry = await JobQueue.retryOrFail(
+            tx,
+            job,
+            message.error,
+            { probeId },
+            message.permanent === true,
+          );
           if (retry) {
             await recordProbeStatus(
               tx,

@@ -150,8 +150,10 @@ export class JobQueue {
     job: JobRow,
     error: string,
     subject: Record<string, unknown>,
+    /** Another attempt would fail the same way: fail now. */
+    permanent = false,
   ): Promise<boolean> {
-    if (job.attempts >= job.maxAttempts) {
+    if (permanent || job.attempts >= job.maxAttempts) {
       await JobQueue.finish(tx, job.id, 'failed', error);
       return false;
     }

@@ -203,7 +203,13 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
       case MessageType.Failed: {
         jobLog.warn('training job failed', { error: message.error });
         const retried = await store.db.transaction(async (tx) => {
-          const retry = await JobQueue.retryOrFail(tx, job, message.error, { runId });
+          const retry = await JobQueue.retryOrFail(
+            tx,
+            job,
+            message.error,
+            { runId },
+            message.permanent === true,
+          );
           if (retry) {
             await recordStatus(
               tx,

@@ -1194,7 +1194,8 @@ describe('keys, launch rate and corrupt dataset files on a second server', () =>
     const start = async (architectureId: string, dataset: string) => {
       const res = await gql<{ startTraining: { id: string; status: string } }>(
         `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
-        { input: { architectureId, dataset, maxAttempts: 1, hyperparameters: { epochs: 1 } } },
+        // Three attempts allowed: a corrupt file is a permanent failure and gets only one.
+        { input: { architectureId, dataset, maxAttempts: 3, hyperparameters: { epochs: 1 } } },
       );
       expect(res.errors).toBeUndefined();
       expect(res.data!.startTraining.status).toBe('QUEUED');
@@ -1227,6 +1228,13 @@ describe('keys, launch rate and corrupt dataset files on a second server', () =>
     expect(cifar.error).toMatch(/3073-byte record.*found a truncated record of 100 bytes/);
     for (const error of [fashion.error!, cifar.error!])
       for (const leak of LEAKS) expect(error).not.toMatch(leak);
+    const attempts = await t.server.store.rows<{ attempts: number; status: string }>(
+      sql`select attempts, status from jobs order by id`,
+    );
+    expect(attempts.slice(-2)).toEqual([
+      { attempts: 1, status: 'failed' },
+      { attempts: 1, status: 'failed' },
+    ]);
     seen.push({ name: 'corrupt IDX file', code: 'run FAILED', status: null });
     seen.push({ name: 'corrupt CIFAR file', code: 'run FAILED', status: null });
 
