@@ -1,0 +1,188 @@
+// `#/filters/<id>`: one filter's correlation matrix, large, with its clusters and metrics.
+
+import { gql } from '../api.js';
+import { errorBox, facts, h, href, num, pct, replace } from '../dom.js';
+
+const FILTER = `query Filter($id: ID!) {
+  node(id: $id) {
+    ... on FilterResult {
+      id index snr signal noise noiseFree silent scale preference preferredLabel ablation
+      clusters { labels names }
+      correlation { svg labels size rows }
+      layer { id layerName successRate layer { filters } probe { id run { id dataset architecture { name } } } }
+    }
+  }
+}`;
+
+/**
+ * The server's heatmap as inline SVG, scalable with CSS. It is our own server's output, but it is
+ * parsed as XML (never as HTML) and stripped of scripts and handlers all the same.
+ */
+function inlineSvg(text) {
+  const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+  const root = doc.documentElement;
+  if (root.nodeName !== 'svg') throw new Error('the correlation matrix is not a valid SVG');
+  root.querySelectorAll('script, foreignObject').forEach((el) => el.remove());
+  for (const el of [root, ...root.querySelectorAll('*')]) {
+    for (const attr of [...el.attributes])
+      if (attr.name.startsWith('on')) el.removeAttribute(attr.name);
+  }
+  root.removeAttribute('width');
+  root.removeAttribute('height');
+  root.setAttribute('class', 'matrix');
+  root.setAttribute('data-testid', 'matrix');
+  return document.importNode(root, true);
+}
+
+function valuesTable(correlation) {
+  const { labels, rows } = correlation;
+  return h(
+    'table',
+    { class: 'table matrix-values' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', null, 'input ↓ / output →'),
+        labels.map((l) => h('th', null, l)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      rows.map((row, i) =>
+        h(
+          'tr',
+          null,
+          h('th', null, labels[i]),
+          row.map((v) => h('td', { class: 'number' }, num(v, 3))),
+        ),
+      ),
+    ),
+  );
+}
+
+export async function filterView(ctx, id) {
+  const { node: filter } = await gql(FILTER, { id });
+  if (ctx.disposed) return;
+  if (!filter || filter.index === undefined) {
+    replace(
+      ctx.root,
+      h('h1', null, 'Filter'),
+      errorBox({ code: 'NOT_FOUND', message: `no filter result with id ${id}` }),
+    );
+    return;
+  }
+  const { layer } = filter;
+  const { probe } = layer;
+  const labels = filter.correlation.labels;
+  const count = filter.clusters.length;
+  const clusters = count
+    ? [
+        h(
+          'p',
+          { class: 'muted' },
+          `${count} ${count === 1 ? 'cluster' : 'clusters'}: labels this filter singles out together.`,
+        ),
+        h(
+          'ul',
+          { class: 'chips', 'data-testid': 'clusters' },
+          filter.clusters.map((c) =>
+            h(
+              'li',
+              { class: 'chip', 'data-testid': 'cluster', 'data-labels': c.labels.join(',') },
+              c.names.join(' + '),
+            ),
+          ),
+        ),
+      ]
+    : h(
+        'p',
+        { class: 'muted', 'data-testid': 'clusters' },
+        'No cluster: no label has its diagonal mark at the default threshold.',
+      );
+
+  replace(
+    ctx.root,
+    h(
+      'p',
+      { class: 'crumbs' },
+      h('a', { href: '#/' }, 'Runs'),
+      ' / ',
+      h(
+        'a',
+        { href: href('runs', probe.run.id) },
+        `${probe.run.architecture.name} on ${probe.run.dataset}`,
+      ),
+      ' / ',
+      h('a', { href: href('probes', probe.id) }, 'probe'),
+      ' / ',
+      h(
+        'a',
+        { href: href('probes', probe.id, 'layers', layer.layerName), 'data-testid': 'layer-link' },
+        layer.layerName,
+      ),
+      ` / filter ${filter.index}`,
+    ),
+    h(
+      'h1',
+      null,
+      `${layer.layerName}, filter ${filter.index} of ${layer.layer.filters} `,
+      filter.silent
+        ? h('span', { class: 'badge status-silent', 'data-testid': 'silent-badge' }, 'silent')
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'filter-page' },
+      h(
+        'figure',
+        { class: 'card matrix-figure' },
+        inlineSvg(filter.correlation.svg),
+        h(
+          'figcaption',
+          { class: 'muted' },
+          'Input (true) labels as rows against the output fields averaged over each label’s test images (columns); raw values, blue below 0 and red above.',
+        ),
+      ),
+      h(
+        'div',
+        null,
+        h('section', { class: 'card' }, h('h2', null, 'Clusters'), clusters),
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', null, 'Metrics'),
+          facts(
+            [
+              ['SNR', filter.noiseFree ? 'no noise (∞)' : num(filter.snr), 'filter-snr'],
+              ['Signal (marks inside clusters)', filter.signal, 'filter-signal'],
+              ['Noise (marks outside)', filter.noise, 'filter-noise'],
+              [
+                'Preferred label',
+                `${labels[filter.preferredLabel] ?? filter.preferredLabel} (in ${pct(filter.preference, 0)} of rows)`,
+              ],
+              [
+                'Scale',
+                `${num(filter.scale)}${filter.silent ? ' — silent, left out of the layer aggregates' : ''}`,
+              ],
+              ['Ablation (SR drop without it)', `${num(filter.ablation * 100, 3)} points`],
+              ['Layer SR', pct(layer.successRate)],
+            ],
+            { 'data-testid': 'filter-metrics' },
+          ),
+        ),
+      ),
+    ),
+    filter.correlation.size <= 20
+      ? h(
+          'details',
+          { class: 'card' },
+          h('summary', null, 'Raw values'),
+          valuesTable(filter.correlation),
+        )
+      : null,
+  );
+}
