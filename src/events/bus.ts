@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db, Store } from '../store/db.js';
 import { events, eventTopics } from '../store/schema/index.js';
+import { TopicFeed } from './feed.js';
 import { NOTIFY_CHANNEL } from './topics.js';
 
 /** An event as clients and listeners see it: plain JSON (ISO time). */
@@ -57,6 +58,7 @@ export interface SubscribeOptions {
  */
 export class EventBus {
   private readonly waiters = new Set<Waiter>();
+  private readonly feeds = new Map<string, TopicFeed>();
   private unlisten: (() => Promise<void>) | null = null;
   private closed = false;
 
@@ -71,6 +73,10 @@ export class EventBus {
   async start(): Promise<void> {
     this.unlisten = await this.store.listen(NOTIFY_CHANNEL, (payload) => {
       const topic = payload.slice(0, payload.lastIndexOf(' '));
+      void this.feeds
+        .get(topic)
+        ?.refresh(true)
+        .catch(() => undefined);
       for (const waiter of this.waiters) {
         if (waiter.topic !== topic) continue;
         waiter.pending = true;
@@ -83,12 +89,15 @@ export class EventBus {
   async stop(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiters) waiter.wake?.();
+    for (const feed of this.feeds.values()) feed.wakeAll();
     await this.unlisten?.().catch(() => undefined);
   }
 
   /** Number of live subscriptions (for metrics and tests). */
   get subscriberCount(): number {
-    return this.waiters.size;
+    let n = 0;
+    for (const feed of this.feeds.values()) n += feed.users;
+    return n;
   }
 
   /** Resolves on the next NOTIFY of `topic` (or after `timeoutMs`), for runners waiting for work. */
@@ -105,23 +114,23 @@ export class EventBus {
   /** Replays `topic` after `afterSequence`, then streams new events as they are committed. */
   async *subscribe(topic: string, options: SubscribeOptions = {}): AsyncGenerator<StoredEvent> {
     let last = options.afterSequence ?? 0;
-    // Registered before the first read: a NOTIFY arriving during it marks the waiter pending.
-    const waiter: Waiter = { topic, pending: false, wake: null };
-    this.waiters.add(waiter);
+    const feed = this.feedOf(topic);
+    feed.users++;
     try {
       let failingSince: number | null = null;
       while (!this.closed) {
-        waiter.pending = false;
         let batch: StoredEvent[];
         try {
-          batch = await this.readAfter(topic, last, 500);
+          // Live subscribers share the feed's reads; one further behind replays from the rows.
+          if (feed.after(last) === null) await feed.refresh(false);
+          batch = feed.after(last) ?? (await this.readAfter(topic, last, 500));
           failingSince = null;
         } catch (error) {
           // A database outage: keep the subscriber and read again once it is back, up to
           // `outageMs`; nothing is lost since reads resume after the last sequence yielded.
           failingSince ??= Date.now();
           if (Date.now() - failingSince > this.outageMs) throw error;
-          await this.sleep(waiter, Math.min(this.pollMs, 500));
+          await feed.wait(Math.min(this.pollMs, 500), () => this.closed);
           continue;
         }
         for (const event of batch) {
@@ -129,12 +138,30 @@ export class EventBus {
           yield event;
           if (options.until?.(event)) return;
         }
-        if (batch.length === 500) continue;
-        await this.sleep(waiter, this.pollMs);
+        if (batch.length > 0) continue;
+        // A shared read may have finished while this one replayed from the rows.
+        if ((feed.after(last)?.length ?? 0) > 0) continue;
+        // Caught up: wait for a NOTIFY's read, or poll (once per topic per period) for NOTIFYs
+        // lost while a connection was down.
+        await feed.wait(this.pollMs, () => this.closed);
+        if (!this.closed) await feed.refresh(false, this.pollMs / 2).catch(() => undefined);
       }
     } finally {
-      this.waiters.delete(waiter);
+      if (--feed.users === 0) this.feeds.delete(topic);
     }
+  }
+
+  private feedOf(topic: string): TopicFeed {
+    let feed = this.feeds.get(topic);
+    if (!feed) {
+      feed = new TopicFeed(
+        topic,
+        (after, limit) => this.readAfter(topic, after, limit),
+        () => this.lastSequence(topic),
+      );
+      this.feeds.set(topic, feed);
+    }
+    return feed;
   }
 
   /** The last sequence number of `topic` (0 when it has none). */

@@ -53,7 +53,7 @@ describe.each(databaseKinds())('store on %s', (kind) => {
     const results = await Promise.allSettled([service.create(spec), service.create(spec)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(rejected.reason.extensions.code).toBe('BAD_USER_INPUT');
+    expect(rejected.reason.extensions.code).toBe('CONFLICT');
   });
 
   it('reads bigint counts back as numbers', async () => {
