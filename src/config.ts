@@ -59,6 +59,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   FILTERSCOPE_MAX_PARAMETERS: 'largest architecture accepted, in parameters (default 200,000,000)',
   FILTERSCOPE_LEASE_MS: 'job lease: a runner silent this long loses its job (default 30000)',
   FILTERSCOPE_LOG_LEVEL: 'debug | info | warn | error (default info)',
+  FILTERSCOPE_API_KEY: '`filterscope reproduce` only: the key it sends (instead of --api-key)',
   FILTERSCOPE_MAX_QUEUED_JOBS: 'queued jobs one API key may have at once (default 20)',
   FILTERSCOPE_LAUNCHES_PER_MINUTE:
     'startTraining/startProbe calls per API key per minute, bursts included (default 30)',

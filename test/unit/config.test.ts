@@ -47,3 +47,16 @@ describe('ENVIRONMENT', () => {
     for (const name of variables) expect(Object.keys(ENVIRONMENT)).toContain(name);
   });
 });
+
+describe('README', () => {
+  it('documents every environment variable in its configuration table', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('## Where training runs'),
+    );
+    const documented = [...table.matchAll(/^\| `([A-Z_]+)`/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ENVIRONMENT).sort());
+  });
+});
