@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
 import { startEngineWorker } from '../engine/port.js';
 import type { EventBus } from '../events/bus.js';
@@ -19,17 +20,26 @@ export function startRunners(
   log: Logger,
 ): Runner[] {
   const runners: Runner[] = [];
+  const env: Record<string, string> = config.dataPath ? { FILTERSCOPE_DATA: config.dataPath } : {};
+  // Each engine thread would take every core: runners share them instead, unless told otherwise.
+  if (config.runners > 1 && !process.env.FILTERSCOPE_THREADS)
+    env.FILTERSCOPE_THREADS = String(threadsPerRunner(config.runners));
   for (let i = 0; i < config.runners; i++) {
     const runner = new Runner(store, bus, log.child({ runner: i }), {
       leaseMs: leaseMs(),
       startWorker: () =>
         startEngineWorker({
           backend: config.backend,
-          env: config.dataPath ? { FILTERSCOPE_DATA: config.dataPath } : {},
+          env,
         }),
     });
     runner.start();
     runners.push(runner);
   }
   return runners;
+}
+
+/** wasm threads for each of `runners` engines so that together they use the cores once. */
+export function threadsPerRunner(runners: number, cores: number = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, runners)));
 }
