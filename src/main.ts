@@ -16,6 +16,8 @@ const USAGE = `usage: filterscope <command>
   worker           run job runners only, against DATABASE_URL (GPU hosts)
   migrate          apply database migrations and exit
   schema [file]    print the GraphQL SDL (or write it to file)
+  reproduce        train, probe and report through the GraphQL API
+                   (filterscope reproduce --help for its options)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -42,6 +44,19 @@ async function main(argv: readonly string[]): Promise<number> {
       if (rest[0]) writeFileSync(rest[0], sdl);
       else process.stdout.write(sdl);
       return 0;
+    }
+    case 'reproduce': {
+      const { reproduceCommand } = await import('./cli/reproduce.js');
+      const interrupted = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      return reproduceCommand(rest, {
+        env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        interrupted,
+      });
     }
     case undefined:
     case 'help':

@@ -292,9 +292,11 @@ async function serve(
       log.info('shutting down');
       // Runners first: a job in progress goes back to the queue, resumable from its checkpoint.
       await Promise.all(runners.map((r) => r.stop()));
-      await bus.stop();
+      // Sockets close with 1001 before the bus ends their streams: a client must not mistake a
+      // restart for the normal end of a subscription, which stopping the bus first would send.
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       await ws.close();
+      await bus.stop();
       await Promise.allSettled([...inFlight]);
       http.closeIdleConnections();
       await apollo.stop();

@@ -4,6 +4,7 @@ import { decodeIntId } from '../api/relay/global-id.js';
 import { notFound } from '../api/errors.js';
 import type { Services } from '../api/services.js';
 import type { FilterResult } from '../api/probe/probe.type.js';
+import { clusterText, csvField, FILTER_COLUMNS, type CsvValue } from '../csv.js';
 import { sendJson } from './http.js';
 
 /** Export routes: `/export/runs/:id/metrics.csv`, `/export/probes/:id/filters.{csv,json}`. */
@@ -12,15 +13,7 @@ export const EXPORT_ROUTE =
 
 const STATUS_OF_CODE: Readonly<Record<string, number>> = { BAD_USER_INPUT: 400, NOT_FOUND: 404 };
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote, or line break. */
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text =
-    typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-const csvLine = (fields: readonly unknown[]): string => `${fields.map(csvField).join(',')}\r\n`;
+const csvLine = (fields: readonly CsvValue[]): string => `${fields.map(csvField).join(',')}\n`;
 
 export const METRICS_COLUMNS = [
   'epoch',
@@ -32,23 +25,7 @@ export const METRICS_COLUMNS = [
   'wallSeconds',
 ] as const;
 
-export const FILTER_COLUMNS = [
-  'layer',
-  'index',
-  'scale',
-  'silent',
-  'preferredLabel',
-  'preferredLabelName',
-  'preference',
-  'clusters',
-  'signal',
-  'noise',
-  'snr',
-  'noiseFree',
-  'ablation',
-] as const;
-
-/** A filter's row, as in the JSON export (the CSV joins clusters as `a b|c`, by label name). */
+/** A filter's row, as in the JSON export (the CSV writes clusters with `clusterText`). */
 function filterRecord(layer: string, f: FilterResult) {
   return {
     layer,
@@ -59,6 +36,7 @@ function filterRecord(layer: string, f: FilterResult) {
     preferredLabelName: f.correlation.labels[f.preferredLabel] ?? null,
     preference: f.preference,
     clusters: f.clusters.map((c) => c.names),
+    clusterLabels: f.clusters.map((c) => c.labels),
     signal: f.signal,
     noise: f.noise,
     snr: f.snr,
@@ -115,10 +93,12 @@ export async function serveExport(
             };
             res.write(`${first ? '' : ','}\n${JSON.stringify(withMatrix)}`);
           } else {
-            const clusters = record.clusters.map((names) => names.join(' ')).join('|');
-            res.write(
-              csvLine(FILTER_COLUMNS.map((c) => (c === 'clusters' ? clusters : record[c]))),
-            );
+            const cells = {
+              ...record,
+              clusters: clusterText(record.clusters),
+              clusterLabels: clusterText(record.clusterLabels),
+            };
+            res.write(csvLine(FILTER_COLUMNS.map((c) => cells[c])));
           }
           first = false;
         }

@@ -216,7 +216,7 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
       expect(row.snr === '' ? null : Number(row.snr)).toBe(f.snr);
       expect(row.silent).toBe(String(f.silent));
       expect(row.noiseFree).toBe(String(f.noiseFree));
-      expect(row.clusters).toBe(f.clusters.map((c) => c.names.join(' ')).join('|'));
+      expect(row.clusters).toBe(f.clusters.map((c) => c.names.join('+')).join(' | '));
     });
 
     const json = (await (await fetch(`${base}/export/probes/${probeId}/filters.json`)).json()) as {

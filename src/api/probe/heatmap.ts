@@ -1,3 +1,4 @@
+import { escapeXml } from '../../xml.js';
 /**
  * A correlation matrix as a standalone SVG heatmap: input (true) labels as rows, the averaged
  * output fields as columns, label names on both axes, and a diverging colour scale symmetric
@@ -20,16 +21,6 @@ const WHITE: readonly [number, number, number] = [247, 247, 247];
 const RED: readonly [number, number, number] = [178, 24, 43];
 /** Above this many labels, cells carry no tooltip (keeps the SVG small). */
 const MAX_TOOLTIP_LABELS = 32;
-
-/** Escapes text for XML content and attribute values. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 const hex = (c: readonly number[]): string =>
   `#${c.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;

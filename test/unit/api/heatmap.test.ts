@@ -1,4 +1,5 @@
-import { divergingColor, escapeXml, renderHeatmap } from '../../../src/api/probe/heatmap.js';
+import { divergingColor, renderHeatmap } from '../../../src/api/probe/heatmap.js';
+import { escapeXml } from '../../../src/xml.js';
 
 /** Checks that every tag is closed in order (a small well-formedness test). */
 function balanced(svg: string): boolean {
