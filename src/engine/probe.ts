@@ -144,6 +144,8 @@ export type ProbeEvent =
       readonly testExamples: number;
       readonly featuresCached: boolean;
       readonly backend: string;
+      /** The device the backend runs on, added by the engine thread (worker.ts). */
+      readonly device?: string;
     }
   | {
       readonly type: 'headEpoch';

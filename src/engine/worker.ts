@@ -110,7 +110,11 @@ export function serveEngine(
           message.checkpoint,
           dataset,
           message.job.options,
-          (event) => port.post({ type: MessageType.ProbeEvent, event }),
+          (event) =>
+            port.post({
+              type: MessageType.ProbeEvent,
+              event: event.type === 'started' ? { ...event, device: backend.device } : event,
+            }),
           controller.signal,
         );
         if (result.status === 'cancelled') {

@@ -149,6 +149,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
                 'RUNNING',
                 {
                   backend: String(event.backend),
+                  device: typeof event.device === 'string' ? event.device : null,
                   startedAt: probe.startedAt ?? new Date(),
                   error: null,
                 },

@@ -94,6 +94,8 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     const stored = await t.gql<{
       probe: {
         status: string;
+        backend: string | null;
+        device: string | null;
         layers: ({
           layerName: string;
           successRate: number;
@@ -101,11 +103,12 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
         } & Record<string, unknown>)[];
       };
     }>(
-      `query($p: ID!) { probe(id: $p) { status layers { ${LAYER_FIELDS}
+      `query($p: ID!) { probe(id: $p) { status backend device layers { ${LAYER_FIELDS}
         filters(first: 200) { totalCount nodes { index snr signal noise ablation preferredLabel clusters { labels names } correlation { size rows base64 } } } } } }`,
       { p: probeId },
     );
     expect(stored.errors).toBeUndefined();
+    expect(stored.data!.probe).toMatchObject({ backend: 'wasm', device: expect.any(String) });
     const layers = stored.data!.probe.layers;
     expect(layers.map((l) => l.filters.totalCount)).toEqual([8, 8, 16, 16]);
     for (const l of layers) {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec } from '../../../src/architecture/index.js';
 import type { LoadedDataset } from '../../../src/data/types.js';
+import { DatasetFileError } from '../../../src/data/idx.js';
 import type { BackendInfo } from '../../../src/engine/backend.js';
 import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
 import type { EnginePort } from '../../../src/engine/port.js';
@@ -174,23 +175,36 @@ describe('serveEngine', () => {
       'gpu',
       fakes(),
       'FILTERSCOPE_BACKEND must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "gpu"',
+      false,
     ],
     [
-      'a dataset that cannot load',
+      'a dataset that cannot load for another reason',
       'cpu',
       fakes({
         loadDataset: () => {
-          throw new Error('dataset cifar-10 not found under /data');
+          throw new Error('out of memory reading /data/cifar');
         },
       }),
-      'dataset cifar-10 not found under /data',
+      'out of memory reading /data/cifar',
+      false,
     ],
-  ])('reports %s as failed', async (_, backend, deps, error) => {
+    [
+      'a corrupt dataset file (permanent: no retry)',
+      'cpu',
+      fakes({
+        loadDataset: () => {
+          throw new DatasetFileError('/data/x.idx', 4, '60000 images', 'the end of the file');
+        },
+      }),
+      expect.stringContaining('/data/x.idx'),
+      true,
+    ],
+  ])('reports %s as failed', async (_, backend, deps, error, permanent) => {
     const { port, posted, send } = memoryPort();
     const served = serveEngine(port, backend, deps);
     send({ type: MessageType.Start, job: JOB, resumeFrom: null });
     await served;
-    expect(posted).toEqual([{ type: 'failed', error, stack: expect.any(String) }]);
+    expect(posted).toEqual([{ type: 'failed', error, stack: expect.any(String), permanent }]);
   });
 });
 
