@@ -13,7 +13,7 @@ import { EventBus } from '../events/bus.js';
 import { startRunners } from '../jobs/start.js';
 import type { Runner } from '../jobs/runner.js';
 import { AccessError, KeyRing, type Principal } from './access.js';
-import { isClientError, maskError } from './errors.js';
+import { isClientError, isDatabaseUnavailable, maskError } from './errors.js';
 import { EXPORT_ROUTE, serveExport } from './export.js';
 import { OperationGuard } from './guard.js';
 import { HomeLock } from './home-lock.js';
@@ -100,22 +100,35 @@ async function serve(
     log,
   });
 
+  const unavailable = new WeakSet<object>();
   const observe: ApolloServerPlugin<GraphQLContext> = {
     requestDidStart: async () => ({
       didResolveOperation: async ({ contextValue, document, operation, request }) => {
         guard.check(contextValue.principal, document, operation, request.variables ?? {});
       },
-      didEncounterErrors: async ({ contextValue, errors }) => {
+      didEncounterErrors: async (request) => {
+        const { contextValue, errors } = request;
         for (const error of errors) {
-          const code = error.extensions?.code;
+          const code = isDatabaseUnavailable(error)
+            ? 'SERVICE_UNAVAILABLE'
+            : error.extensions?.code;
           metrics.error(isClientError(code) ? String(code) : 'INTERNAL_SERVER_ERROR', 'http');
-          if (!isClientError(code))
+          if (code === 'SERVICE_UNAVAILABLE') unavailable.add(request);
+          if (code === 'SERVICE_UNAVAILABLE')
+            log.warn('the database is unavailable', { requestId: contextValue.requestId, error });
+          else if (!isClientError(code))
             log.error('unexpected error in a GraphQL operation', {
               requestId: contextValue.requestId,
               error: error.originalError ?? error,
               path: error.path,
             });
         }
+      },
+      // A database outage is a 503 with Retry-After, so clients and proxies retry.
+      willSendResponse: async (request) => {
+        if (!unavailable.has(request) || !request.response.http) return;
+        request.response.http.status = 503;
+        request.response.http.headers.set('retry-after', '2');
       },
     }),
   };
