@@ -17,6 +17,13 @@ const coded = (
 const carried = (value: unknown): unknown =>
   typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 
+/** Longest value quoted in a message; `extensions.value` always carries it whole. */
+export const MAX_SHOWN = 120;
+
+/** `text` cut to MAX_SHOWN characters, saying how long it was. */
+export const shorten = (text: string): string =>
+  text.length <= MAX_SHOWN ? text : `${text.slice(0, MAX_SHOWN)}… (${text.length} characters)`;
+
 /** A client mistake: `field` is the input path (e.g. `input.blocks[2].filters`). */
 export const badInput = (
   field: string,
@@ -28,7 +35,7 @@ export const badInput = (
     typeof value === 'number' && !Number.isFinite(value)
       ? String(value)
       : (JSON.stringify(value) ?? String(value));
-  return coded('BAD_USER_INPUT', `${field}: ${why}, got ${shown}`, {
+  return coded('BAD_USER_INPUT', `${field}: ${why}, got ${shorten(shown)}`, {
     field,
     value: carried(value),
     ...extra,

@@ -43,7 +43,11 @@ const FIELDS: Record<Block['kind'], readonly string[]> = {
 };
 
 const show = (value: unknown): string => {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    // Cut as api/errors.ts `shorten` cuts; the issue's `value` keeps the whole string.
+    const text = JSON.stringify(value);
+    return text.length <= 120 ? text : `${text.slice(0, 120)}… (${text.length} characters)`;
+  }
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;

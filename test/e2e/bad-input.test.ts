@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
+import { shorten } from '../../src/api/errors.js';
 import { rawWebSocket, type RawStep } from '../helpers/raw-ws.js';
 import { startTestServer, wsQuery, type TestServer } from '../helpers/server.js';
 
@@ -1018,8 +1019,11 @@ const LEAKS: readonly RegExp[] = [
   /stacktrace/i,
 ];
 
+/** How a message quotes a value: long ones are cut (extensions.value has them whole). */
 const shown = (value: unknown): string =>
-  typeof value === 'string' && /^-?Infinity$|^NaN$/.test(value) ? value : JSON.stringify(value);
+  shorten(
+    typeof value === 'string' && /^-?Infinity$|^NaN$/.test(value) ? value : JSON.stringify(value),
+  );
 
 async function check(s: TestServer, c: Case): Promise<void> {
   const before = await snapshot(s);
