@@ -195,6 +195,8 @@ export function trainingInputFor(plan: ReproducePlan): {
     if (Object.keys(options).length > 0) input.datasetOptions = options;
   } else {
     put('maxTrainExamples', f.train ?? quick?.train);
+    // Phase 1 measures its test SR on the same subset the probe is tested on.
+    put('maxTestExamples', f.test ?? quick?.test);
   }
   if (f['keep-checkpoints'] !== undefined) input.keepCheckpoints = f['keep-checkpoints'] as number;
   if (f['max-attempts'] !== undefined) input.maxAttempts = f['max-attempts'] as number;

@@ -35,9 +35,9 @@ What to run
 Data
   --train <n>               training examples: the first n of a file dataset, or the procedural
                             dataset's trainSize (fashion-mnist, mnist: ${fashion.train}; others: all)
-  --test <n>                a file dataset's probe uses its first n test examples (fashion-mnist,
-                            mnist: ${fashion.test}; phase 1 always reports SR on the whole test split),
-                            or the procedural dataset's testSize
+  --test <n>                a file dataset's first n test examples, for phase 1's test SR and
+                            the probe (fashion-mnist, mnist: ${fashion.test}), or the procedural
+                            dataset's testSize
   --image-size <px>  --channels <1|3>  --labels <n>  --data-seed <n>
                             procedural dataset options (server defaults 32, 3, 10, 1)
 

@@ -29,5 +29,6 @@ export function resolveHyperparameters(
     ...given,
     // null means "all" for this field, so it survives the filter above as the default.
     maxTrainExamples: input?.maxTrainExamples ?? null,
+    maxTestExamples: input?.maxTestExamples ?? null,
   };
 }

@@ -66,6 +66,8 @@ export interface TrainHyperparameters {
   readonly seed: number;
   /** Train on the first N training examples only; null (default) = all. */
   readonly maxTrainExamples: number | null;
+  /** Measure test SR on the first N test examples only; null (default) = all. */
+  readonly maxTestExamples: number | null;
 }
 
 /** Hyperparameters as a client sends them: any field may be left out for its default. */
@@ -84,6 +86,7 @@ export const TRAIN_DEFAULTS: Omit<TrainHyperparameters, 'augmentation'> = {
   schedule: { kind: 'cosine' },
   seed: 1,
   maxTrainExamples: null,
+  maxTestExamples: null,
 };
 
 /** What `loadDataset(name, options)` gets in the engine. */
@@ -434,8 +437,10 @@ function hyperparameters(complete: boolean): Check {
     augmentation: complete ? oneOf(AUGMENTATIONS) : nullable(oneOf(AUGMENTATIONS)),
     seed: integer(0, 0xffffffff),
     maxTrainExamples: nullable(integer(1)),
+    maxTestExamples: nullable(integer(1)),
   };
-  const shape = object(fields, complete ? [] : Object.keys(fields));
+  // Checkpoints written before maxTestExamples existed lack it.
+  const shape = object(fields, complete ? ['maxTestExamples'] : Object.keys(fields));
   return (v, path) => {
     shape(v, path);
     const h = v as Record<string, unknown>;

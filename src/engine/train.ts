@@ -237,8 +237,16 @@ function checkDatasetFits(job: TrainJobSpec, dataset: LoadedDataset): void {
 
 /** A checkpoint only resumes the job that wrote it: same architecture, data and hyperparameters. */
 function checkResumable(saved: CheckpointMeta, current: Omit<CheckpointMeta, 'history'>): void {
+  // Checkpoints written before `maxTestExamples` existed meant "all" by leaving it out.
+  const upgraded = {
+    ...saved,
+    hyperparameters: {
+      ...saved.hyperparameters,
+      maxTestExamples: saved.hyperparameters.maxTestExamples ?? null,
+    },
+  };
   for (const key of ['architecture', 'dataset', 'hyperparameters'] as const) {
-    const a = canonicalJson(saved[key]);
+    const a = canonicalJson(upgraded[key]);
     const b = canonicalJson(current[key]);
     if (a !== b) {
       throw new Error(

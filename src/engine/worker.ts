@@ -35,8 +35,8 @@ const DEFAULT_DEPENDENCIES: EngineDependencies = { initBackend, loadDataset };
 
 /**
  * `loadDataset` options for a job: data folders from FILTERSCOPE_DATA, the request's options
- * (the procedural dataset's parameters, or CIFAR-100's `cifar100Labels`), and the caps (training:
- * `maxTrainExamples`; a probe also `maxTestExamples`), so that a capped procedural run does not
+ * (the procedural dataset's parameters, or CIFAR-100's `cifar100Labels`), and the caps (training and
+ * probes: `maxTrainExamples`, `maxTestExamples`), so that a capped procedural run does not
  * generate examples it never uses.
  */
 export function loadOptionsFor(
@@ -48,7 +48,10 @@ export function loadOptionsFor(
     message.type === MessageType.Probe
       ? message.job.options.maxTrainExamples
       : message.job.hyperparameters?.maxTrainExamples;
-  const testCap = message.type === MessageType.Probe ? message.job.options.maxTestExamples : null;
+  const testCap =
+    message.type === MessageType.Probe
+      ? message.job.options.maxTestExamples
+      : message.job.hyperparameters?.maxTestExamples;
   return {
     roots: dataRoots(dataPath),
     ...(trainCap ? { maxTrain: trainCap } : {}),

@@ -358,6 +358,13 @@ const MAIN_CASES: Case[] = [
     value: -1,
   },
   {
+    name: 'startTraining: maxTestExamples 0',
+    send: late(() => train({}, { maxTestExamples: 0 })),
+    code: 'BAD_USER_INPUT',
+    field: 'input.hyperparameters.maxTestExamples',
+    value: 0,
+  },
+  {
     name: 'startTraining: batchSize 0',
     send: late(() => train({}, { batchSize: 0 })),
     code: 'BAD_USER_INPUT',

@@ -24,16 +24,28 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     const run = await t.gql<{ startTraining: { id: string } }>(
       `mutation($a: ID!) { startTraining(input: { architectureId: $a, dataset: "procedural",
         datasetOptions: { imageSize: 16, labels: 4, trainSize: 4000, testSize: 512, seed: 7 },
-        hyperparameters: { epochs: 8, batchSize: 32, learningRate: 0.01, augmentation: NONE } }) { id } }`,
+        hyperparameters: { epochs: 8, batchSize: 32, learningRate: 0.01, augmentation: NONE,
+          maxTestExamples: 256 } }) { id } }`,
       { a: arch.data!.createArchitecture.id },
     );
     runId = run.data!.startTraining.id;
     const events = await collect<{ status: string | null }>(t.ws(), PROGRESS, { id: runId });
     expect(events.items.at(-1)?.status).toBe('SUCCEEDED');
-    const trained = await t.gql<{ run: { finalTestSR: number } }>(
-      `query($id: ID!) { run(id: $id) { finalTestSR } }`,
+    const trained = await t.gql<{
+      run: {
+        finalTestSR: number;
+        testExamples: number;
+        hyperparameters: { maxTestExamples: number };
+      };
+    }>(
+      `query($id: ID!) { run(id: $id) { finalTestSR testExamples hyperparameters { maxTestExamples } } }`,
       { id: runId },
     );
+    // Phase 1 measured its test SR on the first 256 of the 512 test examples.
+    expect(trained.data!.run).toMatchObject({
+      testExamples: 256,
+      hyperparameters: { maxTestExamples: 256 },
+    });
     // Crop + flip at 16x16 keeps SGD on its initial plateau for longer than 8 epochs here (see the
     // session notes); without it the net reaches ~0.85.
     expect(trained.data!.run.finalTestSR).toBeGreaterThan(0.6);

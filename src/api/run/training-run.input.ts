@@ -46,6 +46,11 @@ export class HyperparametersInput {
     description: 'Train on the first N examples only (default: all).',
   })
   maxTrainExamples?: number;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Measure test SR on the first N test examples only (default: all).',
+  })
+  maxTestExamples?: number;
 }
 
 @InputType({

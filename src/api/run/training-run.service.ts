@@ -178,6 +178,9 @@ export class TrainingRunService {
       dataset.name === 'procedural'
         ? Number(datasetOptions.trainSize ?? dataset.trainSize)
         : dataset.trainSize,
+      dataset.name === 'procedural'
+        ? Number(datasetOptions.testSize ?? dataset.testSize)
+        : dataset.testSize,
     );
     checkNumber('input.keepCheckpoints', input.keepCheckpoints, 1, 20, true);
     checkNumber('input.maxAttempts', input.maxAttempts, 1, 10, true);
@@ -210,6 +213,7 @@ export class TrainingRunService {
     input: StartTrainingInput,
     shape: [number, number, number],
     trainSize: number,
+    testSize: number,
   ) {
     const h = input.hyperparameters ?? {};
     const f = (name: string) => `input.hyperparameters.${name}`;
@@ -220,6 +224,7 @@ export class TrainingRunService {
     checkNumber(f('weightDecay'), h.weightDecay, 0, 1, false);
     checkNumber(f('seed'), h.seed, 0, 0xffffffff, true);
     checkNumber(f('maxTrainExamples'), h.maxTrainExamples, 1, Math.max(1, trainSize), true);
+    checkNumber(f('maxTestExamples'), h.maxTestExamples, 1, Math.max(1, testSize), true);
     const given = Object.fromEntries(
       Object.entries(h).filter(([, v]) => v !== undefined && v !== null),
     ) as Record<string, unknown>;

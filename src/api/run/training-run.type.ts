@@ -66,6 +66,11 @@ export class TrainingHyperparameters {
     description: 'Training on the first N examples only; null = all.',
   })
   maxTrainExamples!: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Test SR measured on the first N test examples only; null = all.',
+  })
+  maxTestExamples!: number | null;
 
   static from(value: Record<string, unknown>): TrainingHyperparameters {
     const schedule = (value.schedule ?? { kind: 'cosine' }) as Record<string, unknown>;
@@ -77,6 +82,7 @@ export class TrainingHyperparameters {
         factor: (schedule.factor as number | undefined) ?? (schedule.kind === 'step' ? 0.1 : null),
       }),
       maxTrainExamples: (value.maxTrainExamples as number | null | undefined) ?? null,
+      maxTestExamples: (value.maxTestExamples as number | null | undefined) ?? null,
     });
   }
 }

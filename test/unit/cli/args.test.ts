@@ -82,7 +82,7 @@ describe('reproduce arguments', () => {
     expect(plan.dataset).toBe('fashion-mnist');
     expect(trainingInputFor(plan)).toEqual({
       dataset: 'fashion-mnist',
-      hyperparameters: { epochs: 3, maxTrainExamples: 6000 },
+      hyperparameters: { epochs: 3, maxTrainExamples: 6000, maxTestExamples: 2000 },
     });
     expect(
       probeInputFor(plan, { id: 'r', dataset: 'fashion-mnist', maxTrainExamples: 6000 }),

@@ -142,6 +142,7 @@ describe('resolveHyperparameters', () => {
       augmentation: 'cropFlip',
       seed: 1,
       maxTrainExamples: null,
+      maxTestExamples: null,
     });
     expect(resolveHyperparameters({ seed: 3 }, [28, 28, 1])).toMatchObject({
       seed: 3,

@@ -115,7 +115,7 @@ describe('serveEngine', () => {
     expect(listening()).toBe(0);
   });
 
-  it('loads the dataset with the data folders, procedural options and training cap', () => {
+  it('loads the dataset with the data folders, procedural options and training caps', () => {
     const start = {
       type: MessageType.Start,
       job: { ...JOB, hyperparameters: { maxTrainExamples: 5 } },
@@ -126,6 +126,11 @@ describe('serveEngine', () => {
       maxTrain: 5,
       procedural: JOB.dataset.options,
     });
+    const testCapped = {
+      ...start,
+      job: { ...JOB, hyperparameters: { maxTrainExamples: 5, maxTestExamples: 3 } },
+    };
+    expect(loadOptionsFor(testCapped, undefined)).toMatchObject({ maxTrain: 5, maxTest: 3 });
     const cifar = {
       ...start,
       job: { ...start.job, dataset: { name: 'cifar-100', options: { cifar100Labels: 'coarse' } } },
