@@ -2,7 +2,7 @@ import { UsageError, parseFlags, type Flag, type ParsedFlags } from './args.js';
 
 /**
  * Defaults that size a run of a 28x28 grey file dataset to well under an hour on a 2-core CPU
- * with the wasm backend (VGG-6/28x28x1 on fashion-mnist: 19 minutes measured). Other datasets take the server's
+ * with the wasm backend (VGG-6/28x28x1 on fashion-mnist: 9 min 17 s measured). Other datasets take the server's
  * defaults (whole splits, 30 epochs, 10 head epochs).
  */
 export const QUICK_DEFAULTS: Readonly<
