@@ -322,6 +322,13 @@ const MAIN_CASES: Case[] = [
     code: 'NOT_FOUND',
     mentions: [gid('Architecture', 99_999)],
   },
+  ...['1e3', ' 7', '07', '7.0'].map((key) => ({
+    name: `deleteArchitecture: a non-canonical key ${JSON.stringify(key)}`,
+    send: http(DELETE, { id: Buffer.from(`Architecture:${key}`).toString('base64url') }),
+    code: 'BAD_USER_INPUT',
+    field: 'id',
+    value: Buffer.from(`Architecture:${key}`).toString('base64url'),
+  })),
   {
     name: 'deleteArchitecture: a malformed id',
     send: http(DELETE, { id: 'garbage!!' }),

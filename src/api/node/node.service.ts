@@ -2,7 +2,7 @@ import type { ArchitectureService } from '../architecture/architecture.service.j
 import type { DatasetService } from '../dataset/dataset.service.js';
 import type { ProbeService } from '../probe/probe.service.js';
 import type { TrainingRunService } from '../run/training-run.service.js';
-import { isKey, parseGlobalId } from '../relay/global-id.js';
+import { isKey, parseGlobalId, parseKey } from '../relay/global-id.js';
 import type { Node } from '../relay/node.type.js';
 
 /** Resolves any global id to its object, or null when it names nothing. */
@@ -17,7 +17,7 @@ export class NodeService {
   async findOne(id: string): Promise<Node | null> {
     const decoded = parseGlobalId(id);
     if (!decoded) return null;
-    const key = Number(decoded.key);
+    const key = parseKey(decoded.key);
     switch (decoded.type) {
       case 'Architecture':
         return isKey(key) ? this.architectures.findOne(key) : null;

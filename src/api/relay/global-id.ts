@@ -44,13 +44,17 @@ export const MAX_KEY = 2 ** 31 - 1;
  */
 export const isKey = (key: number): boolean => Number.isInteger(key) && key >= 1 && key <= MAX_KEY;
 
+/** An integer key as ids write it (`17`, never `1.7e1`, ` 17` or `017`), or NaN. */
+export const parseKey = (text: string): number =>
+  /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN;
+
 /**
  * Decodes a global id that must name a `type` with an integer key; throws BAD_USER_INPUT naming
  * `field` otherwise.
  */
 export function decodeIntId(id: string, type: NodeTypeName, field: string): number {
   const decoded = parseGlobalId(id);
-  const key = decoded?.type === type ? Number(decoded.key) : NaN;
+  const key = decoded?.type === type ? parseKey(decoded.key) : NaN;
   if (!isKey(key)) {
     throw badInput(field, id, `is not the id of a ${type}`);
   }
