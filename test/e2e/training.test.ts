@@ -74,14 +74,17 @@ describe.each(databaseKinds())('training on %s', (kind) => {
   const run = async (id: string) => (await t.gql<{ run: Run }>(RUN, { id })).data!.run;
 
   it('trains a small VGG, streams every epoch, and reports the SR that run(id) stores', async () => {
+    // Read the present sequence, start the run, then subscribe after that sequence: the run's
+    // QUEUED, though committed before the subscription, is not missed.
+    const from = (await t.gql<{ runUpdatesSequence: number }>(`{ runUpdatesSequence }`)).data!
+      .runUpdatesSequence;
+    const started = await startRun(3);
     const updates = collect<{ runId: string; status: string }>(
       t.ws(),
-      `subscription { runUpdated { sequence runId status } }`,
-      {},
-      { until: (u) => u.status === 'SUCCEEDED' },
+      `subscription($after: Int) { runUpdated(afterSequence: $after) { sequence runId status } }`,
+      { after: from },
+      { until: (u) => u.status === 'SUCCEEDED' && u.runId === started.id },
     );
-    await new Promise((r) => setTimeout(r, 300));
-    const started = await startRun(3);
     expect(started.status).toBe('QUEUED');
     const { items, errors } = await collect<Event>(t.ws(), PROGRESS, { runId: started.id });
     const seen = await updates;

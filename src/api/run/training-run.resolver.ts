@@ -49,6 +49,14 @@ export class TrainingRunResolver {
     return this.service.findOne(decodeIntId(id, 'TrainingRun', 'id'));
   }
 
+  @Query(() => Int, {
+    description:
+      'The sequence of the latest `runUpdated` event. Read it before `runs`, then subscribe to `runUpdated(afterSequence:)` with it: no change is missed between the list and the stream.',
+  })
+  runUpdatesSequence(): Promise<number> {
+    return this.service.updatesSequence();
+  }
+
   @Query(() => TrainingRunConnection, { description: 'Runs, newest first.' })
   runs(
     @Args() page: PageArgs,

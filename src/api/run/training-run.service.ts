@@ -282,6 +282,11 @@ export class TrainingRunService {
     });
   }
 
+  /** The sequence of the latest `runUpdated` event (0 when there is none). */
+  updatesSequence(): Promise<number> {
+    return this.bus.lastSequence(RUNS_TOPIC);
+  }
+
   /** Every run's status changes after `afterSequence` (default: only new ones). */
   async updates(afterSequence: number | null | undefined): Promise<AsyncGenerator<StoredEvent>> {
     checkNumber('afterSequence', afterSequence ?? undefined, 0, 2 ** 31 - 1, true);

@@ -14,12 +14,13 @@ const RUNS = `query Runs($first: Int, $after: String) {
 const RUN_UPDATED = `subscription RunUpdated($afterSequence: Int) {
   runUpdated(afterSequence: $afterSequence) { sequence runId status }
 }`;
+const SEQUENCE = `query RunUpdatesSequence { runUpdatesSequence }`;
 /**
- * The last runUpdated sequence this page has seen. `runUpdated` without `afterSequence` starts
- * "from now on", which is a race with the list query (a run queued in between would never show),
- * so the first visit replays from 0 and later visits resume after the last event seen.
+ * The last runUpdated sequence this page has seen. The first visit reads the present sequence
+ * *before* the list and subscribes after it: a change in between shows up in the list and is
+ * replayed (a harmless reload), never lost. Later visits resume after the last event seen.
  */
-let lastSeen = 0;
+let lastSeen = null;
 
 function row(run) {
   return h(
@@ -96,6 +97,7 @@ export async function runsView(ctx) {
   }
   const showError = (error) => errors.replaceChildren(errorBox(error));
 
+  if (lastSeen === null) lastSeen = (await gql(SEQUENCE)).runUpdatesSequence;
   await load();
   // Any status change (a new run queued, one finishing) reloads the first page.
   const reload = debounce(() => load().then(() => errors.replaceChildren(), showError), 250);
