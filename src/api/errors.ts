@@ -53,3 +53,29 @@ export const rateLimited = (message: string, extra: Record<string, unknown> = {}
   new GraphQLError(message, {
     extensions: { code: 'RATE_LIMITED', http: { status: 429 }, ...extra },
   });
+
+/**
+ * Throws BAD_USER_INPUT naming `field` unless `value` is absent or a finite number (an integer if
+ * `integer`) in [min, max] (`openMin`: (min, max]).
+ */
+export function checkNumber(
+  field: string,
+  value: number | undefined | null,
+  min: number,
+  max: number,
+  integer: boolean,
+  openMin = false,
+): void {
+  if (value === undefined || value === null) return;
+  const ok =
+    Number.isFinite(value) &&
+    (integer ? Number.isInteger(value) : true) &&
+    (openMin ? value > min : value >= min) &&
+    value <= max;
+  if (!ok)
+    throw badInput(
+      field,
+      value,
+      `must be ${integer ? 'an integer' : 'a number'} in ${openMin ? '(' : '['}${min}, ${max}]`,
+    );
+}

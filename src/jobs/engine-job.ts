@@ -1,8 +1,8 @@
 import type { EngineWorker } from '../engine/port.js';
 import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/db.js';
-import type { JobRow } from '../store/schema/index.js';
+import type { Db, Store } from '../store/db.js';
+import type { JobRow, RunStatus } from '../store/schema/index.js';
 import { JobQueue } from './queue.js';
 
 export interface JobContext {
@@ -20,15 +20,64 @@ export interface JobContext {
 
 export type JobOutcome = 'succeeded' | 'failed' | 'retrying' | 'cancelled' | 'released' | 'lost';
 
+/** What a job works on (its run or probe): how it is named in events and records a status. */
+export interface JobSubject {
+  /** Ids for the queue's events, e.g. `{ runId }`. */
+  readonly ids: Record<string, unknown>;
+  /** Sets the subject's status and row fields and appends its status event(s), in `tx`. */
+  recordStatus(
+    tx: Db,
+    status: RunStatus,
+    fields: { readonly error: string; readonly finishedAt?: Date },
+    payload: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+/**
+ * An engine `failed` message, the same for every kind of job: queue the job again while it has
+ * attempts left (and the failure is not permanent), else fail it and its subject.
+ */
+async function recordFailure(
+  store: Store,
+  job: JobRow,
+  subject: JobSubject,
+  message: Extract<OutboundMessage, { type: MessageType.Failed }>,
+  log: Logger,
+): Promise<JobOutcome> {
+  log.warn('job failed', { error: message.error, permanent: message.permanent === true });
+  const { error } = message;
+  const retried = await store.db.transaction(async (tx) => {
+    const retry = await JobQueue.retryOrFail(
+      tx,
+      job,
+      error,
+      subject.ids,
+      message.permanent === true,
+    );
+    if (retry)
+      await subject.recordStatus(
+        tx,
+        'QUEUED',
+        { error },
+        { error, retrying: true, attempt: job.attempts },
+      );
+    else await subject.recordStatus(tx, 'FAILED', { error, finishedAt: new Date() }, { error });
+    return retry;
+  });
+  return retried ? 'retrying' : 'failed';
+}
+
 /**
  * Drives one engine thread for a claimed job: posts `start`, records each message in order
- * through `handle` (which returns an outcome on the terminal message), renews the lease, forwards
- * a requested cancel, gives the job back on shutdown, and stops the thread when the lease is lost.
+ * through `handle` (which returns an outcome on the terminal message; `failed` is recorded here
+ * for every kind of job, on `subject`), renews the lease, forwards a requested cancel, gives the
+ * job back on shutdown, and stops the thread when the lease is lost.
  */
 export async function driveEngine(
   job: JobRow,
   ctx: JobContext,
   log: Logger,
+  subject: JobSubject,
   start: InboundMessage,
   handle: (message: OutboundMessage) => Promise<JobOutcome | null>,
 ): Promise<JobOutcome> {
@@ -49,7 +98,10 @@ export async function driveEngine(
   worker.onMessage((message) => {
     chain = chain
       .then(async () => {
-        const result = await handle(message);
+        const result =
+          message.type === MessageType.Failed
+            ? await recordFailure(store, job, subject, message, log)
+            : await handle(message);
         if (result) settle(result);
       })
       .catch((error: unknown) => {

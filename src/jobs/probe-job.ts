@@ -3,6 +3,7 @@ import { MessageType, type InboundMessage, type OutboundMessage } from '../engin
 import { appendEvent } from '../events/bus.js';
 import { probeTopic } from '../events/topics.js';
 import type { Db } from '../store/db.js';
+import type { FilterSummary } from '../engine/probe.js';
 import {
   architectures,
   filterResults,
@@ -14,7 +15,7 @@ import {
 } from '../store/schema/index.js';
 import { loadLatestCheckpoint } from './checkpoint-store.js';
 import { JobQueue } from './queue.js';
-import { driveEngine, type JobContext, type JobOutcome } from './engine-job.js';
+import { driveEngine, type JobSubject, type JobContext, type JobOutcome } from './engine-job.js';
 
 /** Writes a probe's status and its `status` event in the caller's transaction. */
 async function recordProbeStatus(
@@ -29,22 +30,6 @@ async function recordProbeStatus(
     .set({ status, ...fields })
     .where(eq(probes.id, probeId));
   await appendEvent(tx, probeTopic(probeId), 'status', { status, ...payload });
-}
-
-/** One filter as the engine's `filters` event carries it (engine/probe.ts). */
-interface EngineFilter {
-  readonly index: number;
-  readonly matrix: number[];
-  readonly scale: number;
-  readonly silent: boolean;
-  readonly preferredLabel: number;
-  readonly preference: number;
-  readonly clusters: number[][];
-  readonly signal: number;
-  readonly noise: number;
-  readonly snr: number | null;
-  readonly noiseFree: boolean;
-  readonly ablation: number;
 }
 
 /**
@@ -187,7 +172,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
               return;
             case 'filters': {
               const id = layerId(event.layer);
-              const filters = event.filters as EngineFilter[];
+              const filters = event.filters as FilterSummary[];
               if (filters.length > 0) {
                 await tx.insert(filterResults).values(
                   filters.map((f) => ({
@@ -254,37 +239,6 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
           );
         });
         return 'cancelled';
-      case MessageType.Failed: {
-        log.warn('probe job failed', { error: message.error });
-        const retried = await store.db.transaction(async (tx) => {
-          const retry = await JobQueue.retryOrFail(
-            tx,
-            job,
-            message.error,
-            { probeId },
-            message.permanent === true,
-          );
-          if (retry) {
-            await recordProbeStatus(
-              tx,
-              probeId,
-              'QUEUED',
-              { error: message.error },
-              { error: message.error, retrying: true, attempt: job.attempts },
-            );
-          } else {
-            await recordProbeStatus(
-              tx,
-              probeId,
-              'FAILED',
-              { error: message.error, finishedAt: new Date() },
-              { error: message.error },
-            );
-          }
-          return retry;
-        });
-        return retried ? 'retrying' : 'failed';
-      }
       default:
         return null;
     }
@@ -299,5 +253,10 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
     },
     checkpoint: checkpoint.bytes,
   } as InboundMessage;
-  return driveEngine(job, ctx, log, start, handle);
+  const subject: JobSubject = {
+    ids: { probeId },
+    recordStatus: (tx, status, fields, payload) =>
+      recordProbeStatus(tx, probeId, status, fields, payload),
+  };
+  return driveEngine(job, ctx, log, subject, start, handle);
 }

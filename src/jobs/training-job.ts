@@ -22,7 +22,7 @@ import {
   writeCheckpointChunks,
 } from './checkpoint-store.js';
 import { JobQueue } from './queue.js';
-import { driveEngine, type JobContext, type JobOutcome } from './engine-job.js';
+import { driveEngine, type JobSubject, type JobContext, type JobOutcome } from './engine-job.js';
 
 export type { JobOutcome } from './engine-job.js';
 
@@ -200,37 +200,6 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
           );
         });
         return 'cancelled';
-      case MessageType.Failed: {
-        jobLog.warn('training job failed', { error: message.error });
-        const retried = await store.db.transaction(async (tx) => {
-          const retry = await JobQueue.retryOrFail(
-            tx,
-            job,
-            message.error,
-            { runId },
-            message.permanent === true,
-          );
-          if (retry) {
-            await recordStatus(
-              tx,
-              runId,
-              'QUEUED',
-              { error: message.error },
-              { error: message.error, retrying: true, attempt: job.attempts },
-            );
-          } else {
-            await recordStatus(
-              tx,
-              runId,
-              'FAILED',
-              { error: message.error, finishedAt: new Date() },
-              { error: message.error },
-            );
-          }
-          return retry;
-        });
-        return retried ? 'retrying' : 'failed';
-      }
       default:
         return null;
     }
@@ -245,5 +214,9 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
     },
     resumeFrom: resume?.bytes ?? null,
   };
-  return driveEngine(job, ctx, jobLog, start, handle);
+  const subject: JobSubject = {
+    ids: { runId },
+    recordStatus: (tx, status, fields, payload) => recordStatus(tx, runId, status, fields, payload),
+  };
+  return driveEngine(job, ctx, jobLog, subject, start, handle);
 }

@@ -7,9 +7,9 @@ import {
   type Normalization,
 } from '../../analysis/metrics.js';
 import { proceduralLabelNames } from '../../data/procedural.js';
-// engine/probe.ts loads TensorFlow.js: only its types may be imported here.
-import type { ResolvedProbeOptions } from '../../engine/probe.js';
-import { DEFAULT_MAX_FEATURES, resolveProbePoints } from '../../engine/probe-points.js';
+// engine/probe.ts loads TensorFlow.js: its options and defaults come from probe-options.ts.
+import { PROBE_DEFAULTS, type ResolvedProbeOptions } from '../../engine/probe-options.js';
+import { resolveProbePoints } from '../../engine/probe-points.js';
 import { appendEvent, type EventBus, type StoredEvent } from '../../events/bus.js';
 import { JobQueue } from '../../jobs/queue.js';
 import { probeTopic } from '../../events/topics.js';
@@ -28,7 +28,7 @@ import {
 } from '../../store/schema/index.js';
 import { Layer } from '../architecture/architecture.type.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
-import { badInput, conflict, notFound } from '../errors.js';
+import { badInput, checkNumber, conflict, notFound } from '../errors.js';
 import { toConnection, toPage, type ConnectionShape } from '../relay/connection.js';
 import { decodeIntId, toGlobalId } from '../relay/global-id.js';
 import { TrainingRun } from '../run/training-run.type.js';
@@ -45,42 +45,6 @@ import {
 
 const TERMINAL: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 const EVENT_TYPES = new Set<string>(Object.values(ProbeEventType));
-
-/** engine/probe.ts PROBE_DEFAULTS, copied: that module loads TensorFlow.js. */
-const PROBE_DEFAULTS = {
-  afterPooling: true,
-  maxFeatures: DEFAULT_MAX_FEATURES,
-  headEpochs: 10,
-  learningRate: 0.01,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  batchSize: 128,
-  featureCacheBytes: 512 * 1024 * 1024,
-  seed: 0,
-  filtersPerEvent: 64,
-} as const;
-
-const checkNumber = (
-  field: string,
-  value: number | undefined | null,
-  min: number,
-  max: number,
-  integer: boolean,
-  openMin = false,
-) => {
-  if (value === undefined || value === null) return;
-  const ok =
-    Number.isFinite(value) &&
-    (integer ? Number.isInteger(value) : true) &&
-    (openMin ? value > min : value >= min) &&
-    value <= max;
-  if (!ok)
-    throw badInput(
-      field,
-      value,
-      `must be ${integer ? 'an integer' : 'a number'} in ${openMin ? '(' : '['}${min}, ${max}]`,
-    );
-};
 
 /** Parameters of the metric values returned for filters (the stored ones use the defaults). */
 export interface FilterParams {

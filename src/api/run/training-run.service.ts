@@ -17,35 +17,13 @@ import {
   type RunStatus,
 } from '../../store/schema/index.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
-import { badInput, conflict, notFound } from '../errors.js';
+import { badInput, checkNumber, conflict, notFound } from '../errors.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
 import type { StartTrainingInput } from './training-run.input.js';
 import { EpochMetric, TrainingRun } from './training-run.type.js';
 
 const TERMINAL: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
-
-const checkNumber = (
-  field: string,
-  value: number | undefined,
-  min: number,
-  max: number,
-  integer: boolean,
-  openMin = false,
-) => {
-  if (value === undefined || value === null) return;
-  const ok =
-    Number.isFinite(value) &&
-    (integer ? Number.isInteger(value) : true) &&
-    (openMin ? value > min : value >= min) &&
-    value <= max;
-  if (!ok)
-    throw badInput(
-      field,
-      value,
-      `must be ${integer ? 'an integer' : 'a number'} in ${openMin ? '(' : '['}${min}, ${max}]`,
-    );
-};
 
 /** Training runs: validation, queueing, cancellation and reads. */
 export class TrainingRunService {
