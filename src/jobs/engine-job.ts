@@ -28,9 +28,49 @@ export interface JobSubject {
   recordStatus(
     tx: Db,
     status: RunStatus,
-    fields: { readonly error: string; readonly finishedAt?: Date },
+    fields: { readonly error?: string; readonly finishedAt?: Date },
     payload: Record<string, unknown>,
   ): Promise<void>;
+}
+
+/** Ends a job and its subject CANCELLED; `payload` adds to the event (e.g. the epochs kept). */
+export async function recordCancelled(
+  store: Store,
+  job: JobRow,
+  subject: JobSubject,
+  payload: Record<string, unknown> = {},
+): Promise<JobOutcome> {
+  await store.db.transaction(async (tx) => {
+    await JobQueue.finish(tx, job.id, 'cancelled');
+    await subject.recordStatus(
+      tx,
+      'CANCELLED',
+      { finishedAt: new Date() },
+      { reason: 'cancelled by request', ...payload },
+    );
+  });
+  return 'cancelled';
+}
+
+/** Ends a job FAILED with `error`, and its subject with it unless the subject is gone (null). */
+export async function recordFailed(
+  store: Store,
+  job: JobRow,
+  subject: JobSubject | null,
+  error: string,
+): Promise<JobOutcome> {
+  await store.db.transaction(async (tx) => {
+    await JobQueue.finish(tx, job.id, 'failed', error);
+    await subject?.recordStatus(tx, 'FAILED', { error, finishedAt: new Date() }, { error });
+  });
+  return 'failed';
+}
+
+/** The error of a job claimed more often than it may be (its runners kept dying), or null. */
+export function attemptsExhausted(job: JobRow): string | null {
+  return job.attempts > job.maxAttempts
+    ? `gave up after ${job.maxAttempts} attempts; last error: ${job.lastError ?? 'runner lost (killed or stalled)'}`
+    : null;
 }
 
 /**

@@ -15,7 +15,15 @@ import {
 } from '../store/schema/index.js';
 import { loadLatestCheckpoint } from './checkpoint-store.js';
 import { JobQueue } from './queue.js';
-import { driveEngine, type JobSubject, type JobContext, type JobOutcome } from './engine-job.js';
+import {
+  attemptsExhausted,
+  driveEngine,
+  recordCancelled,
+  recordFailed,
+  type JobSubject,
+  type JobContext,
+  type JobOutcome,
+} from './engine-job.js';
 
 /** Writes a probe's status and its `status` event in the caller's transaction. */
 async function recordProbeStatus(
@@ -41,39 +49,16 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
   const { store } = ctx;
   const probeId = job.probeId!;
   const [probe] = await store.db.select().from(probes).where(eq(probes.id, probeId));
-  const fail = async (error: string): Promise<JobOutcome> => {
-    await store.db.transaction(async (tx) => {
-      await JobQueue.finish(tx, job.id, 'failed', error);
-      if (probe)
-        await recordProbeStatus(
-          tx,
-          probeId,
-          'FAILED',
-          { error, finishedAt: new Date() },
-          { error },
-        );
-    });
-    return 'failed';
+  const subject: JobSubject = {
+    ids: { probeId },
+    recordStatus: (tx, status, fields, payload) =>
+      recordProbeStatus(tx, probeId, status, fields, payload),
   };
+  const fail = (error: string) => recordFailed(store, job, probe ? subject : null, error);
   if (!probe) return fail(`probe ${probeId} no longer exists`);
-  if (job.cancelRequested) {
-    await store.db.transaction(async (tx) => {
-      await JobQueue.finish(tx, job.id, 'cancelled');
-      await recordProbeStatus(
-        tx,
-        probeId,
-        'CANCELLED',
-        { finishedAt: new Date() },
-        { reason: 'cancelled by request' },
-      );
-    });
-    return 'cancelled';
-  }
-  if (job.attempts > job.maxAttempts) {
-    return fail(
-      `gave up after ${job.maxAttempts} attempts; last error: ${job.lastError ?? 'runner lost (killed or stalled)'}`,
-    );
-  }
+  if (job.cancelRequested) return recordCancelled(store, job, subject);
+  const exhausted = attemptsExhausted(job);
+  if (exhausted) return fail(exhausted);
   const [run] = await store.db.select().from(trainingRuns).where(eq(trainingRuns.id, probe.runId));
   const [arch] = run
     ? await store.db.select().from(architectures).where(eq(architectures.id, run.architectureId))
@@ -175,21 +160,11 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
               const filters = event.filters as FilterSummary[];
               if (filters.length > 0) {
                 await tx.insert(filterResults).values(
-                  filters.map((f) => ({
+                  filters.map(({ matrix, ...metrics }) => ({
+                    ...metrics,
                     layerProbeId: id,
-                    index: f.index,
-                    labels: Math.round(Math.sqrt(f.matrix.length)),
-                    matrix: new Uint8Array(Float32Array.from(f.matrix).buffer),
-                    scale: f.scale,
-                    silent: f.silent,
-                    preferredLabel: f.preferredLabel,
-                    preference: f.preference,
-                    clusters: f.clusters,
-                    signal: f.signal,
-                    noise: f.noise,
-                    snr: f.snr,
-                    noiseFree: f.noiseFree,
-                    ablation: f.ablation,
+                    labels: Math.round(Math.sqrt(matrix.length)),
+                    matrix: new Uint8Array(Float32Array.from(matrix).buffer),
                   })),
                 );
               }
@@ -228,17 +203,7 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
         });
         return 'succeeded';
       case MessageType.Cancelled:
-        await store.db.transaction(async (tx) => {
-          await JobQueue.finish(tx, job.id, 'cancelled');
-          await recordProbeStatus(
-            tx,
-            probeId,
-            'CANCELLED',
-            { finishedAt: new Date() },
-            { reason: 'cancelled by request' },
-          );
-        });
-        return 'cancelled';
+        return recordCancelled(store, job, subject);
       default:
         return null;
     }
@@ -253,10 +218,5 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
     },
     checkpoint: checkpoint.bytes,
   } as InboundMessage;
-  const subject: JobSubject = {
-    ids: { probeId },
-    recordStatus: (tx, status, fields, payload) =>
-      recordProbeStatus(tx, probeId, status, fields, payload),
-  };
   return driveEngine(job, ctx, log, subject, start, handle);
 }

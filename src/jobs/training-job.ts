@@ -22,7 +22,15 @@ import {
   writeCheckpointChunks,
 } from './checkpoint-store.js';
 import { JobQueue } from './queue.js';
-import { driveEngine, type JobSubject, type JobContext, type JobOutcome } from './engine-job.js';
+import {
+  attemptsExhausted,
+  driveEngine,
+  recordCancelled,
+  recordFailed,
+  type JobSubject,
+  type JobContext,
+  type JobOutcome,
+} from './engine-job.js';
 
 export type { JobOutcome } from './engine-job.js';
 
@@ -53,33 +61,14 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
   const { store, log } = ctx;
   const runId = job.runId!;
   const [run] = await store.db.select().from(trainingRuns).where(eq(trainingRuns.id, runId));
-  if (!run) {
-    await store.db.transaction((tx) =>
-      JobQueue.finish(tx, job.id, 'failed', `run ${runId} no longer exists`),
-    );
-    return 'failed';
-  }
-  if (job.cancelRequested) {
-    await store.db.transaction(async (tx) => {
-      await JobQueue.finish(tx, job.id, 'cancelled');
-      await recordStatus(
-        tx,
-        runId,
-        'CANCELLED',
-        { finishedAt: new Date() },
-        { reason: 'cancelled by request', epoch: run.epochsDone },
-      );
-    });
-    return 'cancelled';
-  }
-  if (job.attempts > job.maxAttempts) {
-    const error = `gave up after ${job.maxAttempts} attempts; last error: ${job.lastError ?? 'runner lost (killed or stalled)'}`;
-    await store.db.transaction(async (tx) => {
-      await JobQueue.finish(tx, job.id, 'failed', error);
-      await recordStatus(tx, runId, 'FAILED', { error, finishedAt: new Date() }, { error });
-    });
-    return 'failed';
-  }
+  const subject: JobSubject = {
+    ids: { runId },
+    recordStatus: (tx, status, fields, payload) => recordStatus(tx, runId, status, fields, payload),
+  };
+  if (!run) return recordFailed(store, job, null, `run ${runId} no longer exists`);
+  if (job.cancelRequested) return recordCancelled(store, job, subject, { epoch: run.epochsDone });
+  const exhausted = attemptsExhausted(job);
+  if (exhausted) return recordFailed(store, job, subject, exhausted);
   const [arch] = await store.db
     .select()
     .from(architectures)
@@ -189,17 +178,7 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
         });
         return 'succeeded';
       case MessageType.Cancelled:
-        await store.db.transaction(async (tx) => {
-          await JobQueue.finish(tx, job.id, 'cancelled');
-          await recordStatus(
-            tx,
-            runId,
-            'CANCELLED',
-            { finishedAt: new Date() },
-            { reason: 'cancelled by request', epoch: message.epoch },
-          );
-        });
-        return 'cancelled';
+        return recordCancelled(store, job, subject, { epoch: message.epoch });
       default:
         return null;
     }
@@ -213,10 +192,6 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
       hyperparameters: run.hyperparameters as never,
     },
     resumeFrom: resume?.bytes ?? null,
-  };
-  const subject: JobSubject = {
-    ids: { runId },
-    recordStatus: (tx, status, fields, payload) => recordStatus(tx, runId, status, fields, payload),
   };
   return driveEngine(job, ctx, jobLog, subject, start, handle);
 }
