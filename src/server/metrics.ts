@@ -106,12 +106,12 @@ export class Metrics {
     ];
     const live = this.live();
     lines.push(
-      '# HELP filterscope_ws_connections Open WebSocket connections.',
-      '# TYPE filterscope_ws_connections gauge',
-      `filterscope_ws_connections ${live.connections}`,
-      '# HELP filterscope_subscriptions_active Operations running on WebSocket connections.',
-      '# TYPE filterscope_subscriptions_active gauge',
-      `filterscope_subscriptions_active ${live.operations}`,
+      ...gauge('filterscope_ws_connections', 'Open WebSocket connections.', live.connections),
+      ...gauge(
+        'filterscope_subscriptions_active',
+        'Operations running on WebSocket connections.',
+        live.operations,
+      ),
     );
     const jobs = await this.store.rows<{ kind: string; status: string; n: number }>(
       sql`select kind, status, count(*)::int as n from jobs group by kind, status order by kind, status`,
@@ -122,52 +122,39 @@ export class Metrics {
         jobsGauge.inc({ kind, state: status }, 0);
     for (const row of jobs) jobsGauge.inc({ kind: row.kind, state: row.status }, Number(row.n));
     lines.push(...jobsGauge.render('filterscope_jobs', 'Jobs by kind and state.', 'gauge'));
-
-    const epochRows = await this.store.rows<Record<string, number>>(
-      sql.raw(
-        `select ${LONG_BUCKETS.map((b, i) => `count(*) filter (where wall_seconds <= ${b})::int as b${i}`).join(', ')},
-          count(*)::int as n, coalesce(sum(wall_seconds), 0)::float8 as s from run_metrics`,
-      ),
-    );
     lines.push(
-      ...renderAggregate(
+      ...(await this.histogramOf(
         'filterscope_epoch_duration_seconds',
         'Wall time of each training epoch.',
-        epochRows[0],
-        LONG_BUCKETS,
-      ),
-    );
-    const waitRows = await this.store.rows<Record<string, number>>(
-      sql.raw(
-        `with waits as (
-           select extract(epoch from started_at - created_at)::float8 as w from training_runs where started_at is not null
-           union all
-           select extract(epoch from started_at - created_at)::float8 from probes where started_at is not null)
-         select ${LONG_BUCKETS.map((b, i) => `count(*) filter (where w <= ${b})::int as b${i}`).join(', ')},
-           count(*)::int as n, coalesce(sum(w), 0)::float8 as s from waits`,
-      ),
-    );
-    lines.push(
-      ...renderAggregate(
+        'select wall_seconds as v from run_metrics',
+      )),
+      ...(await this.histogramOf(
         'filterscope_queue_wait_seconds',
         'Time from queued to first started, runs and probes.',
-        waitRows[0],
-        LONG_BUCKETS,
-      ),
+        `select extract(epoch from started_at - created_at)::float8 as v from training_runs where started_at is not null
+         union all
+         select extract(epoch from started_at - created_at)::float8 from probes where started_at is not null`,
+      )),
     );
     const memory = process.memoryUsage();
     lines.push(
-      '# HELP process_resident_memory_bytes Resident memory.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${memory.rss}`,
-      '# HELP nodejs_heap_used_bytes V8 heap in use.',
-      '# TYPE nodejs_heap_used_bytes gauge',
-      `nodejs_heap_used_bytes ${memory.heapUsed}`,
-      '# HELP process_uptime_seconds Seconds since the process started.',
-      '# TYPE process_uptime_seconds gauge',
-      `process_uptime_seconds ${process.uptime()}`,
+      ...gauge('process_resident_memory_bytes', 'Resident memory.', memory.rss),
+      ...gauge('nodejs_heap_used_bytes', 'V8 heap in use.', memory.heapUsed),
+      ...gauge('process_uptime_seconds', 'Seconds since the process started.', process.uptime()),
     );
     return `${lines.join('\n')}\n`;
+  }
+
+  /** A LONG_BUCKETS histogram of the values (column `v`) of `values`, a constant SQL query. */
+  private async histogramOf(name: string, help: string, values: string): Promise<string[]> {
+    const [row] = await this.store.rows<Record<string, number>>(
+      sql.raw(
+        `with vals as (${values})
+         select ${LONG_BUCKETS.map((b, i) => `count(*) filter (where v <= ${b})::int as b${i}`).join(', ')},
+           count(*)::int as n, coalesce(sum(v), 0)::float8 as s from vals`,
+      ),
+    );
+    return renderAggregate(name, help, row, LONG_BUCKETS);
   }
 }
 
@@ -183,4 +170,8 @@ function renderAggregate(
   lines.push(`${name}_bucket{le="+Inf"} ${Number(row?.n ?? 0)}`);
   lines.push(`${name}_sum ${Number(row?.s ?? 0)}`, `${name}_count ${Number(row?.n ?? 0)}`);
   return lines;
+}
+
+function gauge(name: string, help: string, value: number): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
 }
