@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { parse as parseYaml } from 'yaml';
 import { parseApiKeys } from '../../src/config.js';
-import { ROOT, ensureBuilt, waitForReady, type CliProcess } from '../helpers/cli.js';
+import { ROOT, ensureBuilt, runNode, waitForReady, type CliProcess } from '../helpers/cli.js';
 import { TEST_DATABASE_URL, freshHome, freshPostgresDatabase } from '../helpers/database.js';
 
 /**
@@ -92,18 +91,7 @@ async function freePort(): Promise<number> {
 function runImageCommand(argv: readonly string[], env: Record<string, string>): CliProcess {
   expect(argv[0]).toBe('node');
   // Only the container's environment, not the test runner's (PATH aside, to find nothing else).
-  const child = spawn(process.execPath, argv.slice(1), {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  return { child, output: () => text, exited };
+  return runNode(argv.slice(1), { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env });
 }
 
 /** The image's HEALTHCHECK, as Docker runs it inside the container: its exit code. */

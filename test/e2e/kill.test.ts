@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { TEST_DATABASE_URL, freshPostgresDatabase } from '../helpers/database.js';
 import { ensureBuilt, runCli, waitForReady, type CliProcess } from '../helpers/cli.js';
+import { gqlAt } from '../helpers/server.js';
 
 /**
  * A crash loses no finished work: SIGKILL the process that trains, start another, and the run
@@ -17,21 +18,6 @@ const ARCH = `mutation { createArchitecture(input: { name: "kill-vgg", inputShap
 const START = `mutation($a: ID!) { startTraining(input: { architectureId: $a, dataset: "procedural",
   datasetOptions: { imageSize: 16, labels: 4, trainSize: 768, testSize: 128 }, hyperparameters: { epochs: 6, batchSize: 64 } }) { id } }`;
 const RUN = `query($id: ID!) { run(id: $id) { status epoch error metrics { epoch } } }`;
-
-async function gql<T>(
-  base: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<T> {
-  const res = await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data: T; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
 
 type RunState = {
   status: string;
@@ -48,7 +34,7 @@ async function waitFor(
 ): Promise<RunState> {
   const started = Date.now();
   for (;;) {
-    const { run } = await gql<{ run: RunState }>(base, RUN, { id });
+    const { run } = await gqlAt<{ run: RunState }>(`${base}/graphql`, RUN, { id });
     if (done(run)) return run;
     if (Date.now() - started > timeoutMs)
       throw new Error(
@@ -72,17 +58,24 @@ it('resumes a run after `filterscope serve` on PGlite is SIGKILLed mid-run', asy
   try {
     const first = runCli(['serve'], env);
     await waitForReady(`${base}/readyz`, first, 60_000);
-    const { createArchitecture } = await gql<{ createArchitecture: { id: string } }>(base, ARCH);
-    const { startTraining } = await gql<{ startTraining: { id: string } }>(base, START, {
-      a: createArchitecture.id,
-    });
+    const { createArchitecture } = await gqlAt<{ createArchitecture: { id: string } }>(
+      `${base}/graphql`,
+      ARCH,
+    );
+    const { startTraining } = await gqlAt<{ startTraining: { id: string } }>(
+      `${base}/graphql`,
+      START,
+      {
+        a: createArchitecture.id,
+      },
+    );
     const before = await waitFor(base, startTraining.id, (r) => r.epoch >= 2, 300_000, [first]);
     first.child.kill('SIGKILL');
     await first.exited;
 
     const second = runCli(['serve'], env);
     await waitForReady(`${base}/readyz`, second, 60_000);
-    const after = await gql<{ run: RunState }>(base, RUN, { id: startTraining.id });
+    const after = await gqlAt<{ run: RunState }>(`${base}/graphql`, RUN, { id: startTraining.id });
     expect(after.run.epoch).toBeGreaterThanOrEqual(before.epoch);
     const done = await waitFor(
       base,
@@ -121,10 +114,17 @@ onPostgres(
     const procs: CliProcess[] = [api];
     try {
       await waitForReady(`${base}/readyz`, api, 60_000);
-      const { createArchitecture } = await gql<{ createArchitecture: { id: string } }>(base, ARCH);
-      const { startTraining } = await gql<{ startTraining: { id: string } }>(base, START, {
-        a: createArchitecture.id,
-      });
+      const { createArchitecture } = await gqlAt<{ createArchitecture: { id: string } }>(
+        `${base}/graphql`,
+        ARCH,
+      );
+      const { startTraining } = await gqlAt<{ startTraining: { id: string } }>(
+        `${base}/graphql`,
+        START,
+        {
+          a: createArchitecture.id,
+        },
+      );
       const w1 = runCli(['worker'], workerEnv);
       procs.push(w1);
       await waitFor(base, startTraining.id, (r) => r.epoch >= 2, 300_000, procs);

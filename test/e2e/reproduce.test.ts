@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ensureBuilt, runCli, waitForReady, type CliProcess } from '../helpers/cli.js';
 import { freshHome } from '../helpers/database.js';
 import { csvRecords } from '../helpers/csv.js';
-import { gqlAt } from '../helpers/reproduce.js';
+import { gqlAt } from '../helpers/server.js';
 
 /**
  * `filterscope reproduce` as a user runs it: a child process that drives a live `filterscope

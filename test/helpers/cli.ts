@@ -58,9 +58,14 @@ export interface CliProcess {
 
 /** Spawns `node dist/main.js ...args` with `env` added to the environment. */
 export function runCli(args: readonly string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  return runNode([CLI, ...args], { ...process.env, ...env });
+}
+
+/** Spawns `node ...args` in the repository root with exactly `env`, collecting its output. */
+export function runNode(args: readonly string[], env: NodeJS.ProcessEnv): CliProcess {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

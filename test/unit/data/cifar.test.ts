@@ -5,18 +5,7 @@ import {
   loadCifarSplit,
   readCifarFile,
 } from '../../../src/data/cifar.js';
-import { DatasetFileError } from '../../../src/data/idx.js';
-import { TempDir, cifarBytes, pattern } from './files.js';
-
-function fileError(f: () => unknown): DatasetFileError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DatasetFileError);
-    return error as DatasetFileError;
-  }
-  throw new Error('expected a DatasetFileError, nothing was thrown');
-}
+import { TempDir, cifarBytes, fileError, pattern } from './files.js';
 
 describe('CIFAR loader', () => {
   const dir = new TempDir();

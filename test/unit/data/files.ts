@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DatasetFileError } from '../../../src/data/idx.js';
 
 /** Builders of small dataset files in the real formats, for the loader tests. */
 
@@ -74,4 +75,15 @@ export class TempDir {
   remove(): void {
     rmSync(this.path, { recursive: true, force: true });
   }
+}
+
+/** Runs `f`, expects a DatasetFileError and returns it. */
+export function fileError(f: () => unknown): DatasetFileError {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DatasetFileError);
+    return error as DatasetFileError;
+  }
+  throw new Error('expected a DatasetFileError, nothing was thrown');
 }

@@ -1,24 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DatasetFileError,
-  loadIdxSplit,
-  parseIdx,
-  readIdxImages,
-  readIdxLabels,
-} from '../../../src/data/idx.js';
-import { TempDir, gzip, idxBytes, pattern } from './files.js';
-
-/** Runs `f`, expects a DatasetFileError and returns it. */
-function fileError(f: () => unknown): DatasetFileError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DatasetFileError);
-    return error as DatasetFileError;
-  }
-  throw new Error('expected a DatasetFileError, nothing was thrown');
-}
+import { loadIdxSplit, parseIdx, readIdxImages, readIdxLabels } from '../../../src/data/idx.js';
+import { TempDir, fileError, gzip, idxBytes, pattern } from './files.js';
 
 describe('IDX loader', () => {
   const dir = new TempDir();
