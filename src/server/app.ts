@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { buildAppSchema, type GraphQLContext } from '../api/schema.js';
 import { createContainer, createServices, type Services } from '../api/services.js';
 import type { Config } from '../config.js';
@@ -104,6 +104,11 @@ async function serve(
   const observe: ApolloServerPlugin<GraphQLContext> = {
     requestDidStart: async () => ({
       didResolveOperation: async ({ contextValue, document, operation, request }) => {
+        if (operation?.operation === 'subscription')
+          throw new GraphQLError(
+            `subscriptions are served over WebSocket (graphql-transport-ws) at ${GRAPHQL_PATH}, not over HTTP`,
+            { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+          );
         guard.check(contextValue.principal, document, operation, request.variables ?? {});
       },
       didEncounterErrors: async (request) => {

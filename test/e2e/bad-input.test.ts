@@ -330,6 +330,13 @@ const MAIN_CASES: Case[] = [
     value: Buffer.from(`Architecture:${key}`).toString('base64url'),
   })),
   {
+    name: 'HTTP: a subscription over POST',
+    send: http(`subscription { runUpdated(afterSequence: 0) { sequence } }`, {}),
+    code: 'BAD_REQUEST',
+    status: 400,
+    mentions: ['WebSocket'],
+  },
+  {
     name: 'deleteArchitecture: a malformed id',
     send: http(DELETE, { id: 'garbage!!' }),
     code: 'BAD_USER_INPUT',
