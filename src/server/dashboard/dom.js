@@ -99,3 +99,13 @@ export function debounce(fn, ms) {
   debounced.cancel = () => clearTimeout(timer);
   return debounced;
 }
+
+/** The breadcrumb line `Runs / ...parts`: each part a node or a string. */
+export function crumbs(...parts) {
+  const items = [h('a', { href: '#/' }, 'Runs'), ...parts];
+  return h('p', { class: 'crumbs' }, ...items.flatMap((p, i) => (i === 0 ? [p] : [' / ', p])));
+}
+
+/** A link to a run, named by its architecture and dataset. */
+export const runLink = (run, props = {}) =>
+  h('a', { href: href('runs', run.id), ...props }, `${run.architecture.name} on ${run.dataset}`);

@@ -1,7 +1,7 @@
 // `#/filters/<id>`: one filter's correlation matrix, large, with its clusters and metrics.
 
 import { gql } from '../api.js';
-import { errorBox, facts, h, href, num, pct, replace } from '../dom.js';
+import { crumbs, errorBox, facts, h, href, num, pct, replace, runLink } from '../dom.js';
 
 const FILTER = `query Filter($id: ID!) {
   node(id: $id) {
@@ -106,25 +106,15 @@ export async function filterView(ctx, id) {
 
   replace(
     ctx.root,
-    h(
-      'p',
-      { class: 'crumbs' },
-      h('a', { href: '#/' }, 'Runs'),
-      ' / ',
-      h(
-        'a',
-        { href: href('runs', probe.run.id) },
-        `${probe.run.architecture.name} on ${probe.run.dataset}`,
-      ),
-      ' / ',
+    crumbs(
+      runLink(probe.run),
       h('a', { href: href('probes', probe.id) }, 'probe'),
-      ' / ',
       h(
         'a',
         { href: href('probes', probe.id, 'layers', layer.layerName), 'data-testid': 'layer-link' },
         layer.layerName,
       ),
-      ` / filter ${filter.index}`,
+      `filter ${filter.index}`,
     ),
     h(
       'h1',

@@ -2,7 +2,7 @@
 // highest SNR first, silent filters marked.
 
 import { gql, subscribeEvents } from '../api.js';
-import { debounce, errorBox, facts, h, href, num, pct, replace } from '../dom.js';
+import { crumbs, debounce, errorBox, facts, h, href, num, pct, replace, runLink } from '../dom.js';
 import { TERMINAL } from './run.js';
 
 const LAYERS = `query ProbeLayers($id: ID!) {
@@ -183,19 +183,10 @@ export async function layerView(ctx, probeId, layerName) {
   const errors = h('div');
   replace(
     ctx.root,
-    h(
-      'p',
-      { class: 'crumbs' },
-      h('a', { href: '#/' }, 'Runs'),
-      ' / ',
-      h(
-        'a',
-        { href: href('runs', probe.run.id) },
-        `${probe.run.architecture.name} on ${probe.run.dataset}`,
-      ),
-      ' / ',
+    crumbs(
+      runLink(probe.run),
       h('a', { href: href('probes', probeId), 'data-testid': 'probe-link' }, 'probe'),
-      ` / ${layerName}`,
+      layerName,
     ),
     h('h1', null, `${layerName}: filters by SNR`),
     h(

@@ -5,6 +5,7 @@ import { gql, subscribeEvents } from '../api.js';
 import { barChart } from '../charts.js';
 import {
   badge,
+  crumbs,
   debounce,
   duration,
   errorBox,
@@ -14,6 +15,7 @@ import {
   num,
   pct,
   replace,
+  runLink,
   when,
 } from '../dom.js';
 import { TERMINAL } from './run.js';
@@ -161,18 +163,7 @@ export async function probeView(ctx, id) {
   const draw = () => {
     replace(
       header,
-      h(
-        'p',
-        { class: 'crumbs' },
-        h('a', { href: '#/' }, 'Runs'),
-        ' / ',
-        h(
-          'a',
-          { href: href('runs', state.run.id), 'data-testid': 'run-link' },
-          `${state.run.architecture.name} on ${state.run.dataset}`,
-        ),
-        ' / probe',
-      ),
+      crumbs(runLink(state.run, { 'data-testid': 'run-link' }), 'probe'),
       h('h1', null, 'Probe ', badge(state.status, { 'data-testid': 'probe-status' })),
       state.error
         ? errorBox({

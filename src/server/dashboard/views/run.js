@@ -3,7 +3,19 @@
 
 import { gql, subscribeEvents } from '../api.js';
 import { lineChart } from '../charts.js';
-import { badge, duration, errorBox, facts, h, href, num, pct, replace, when } from '../dom.js';
+import {
+  badge,
+  crumbs,
+  duration,
+  errorBox,
+  facts,
+  h,
+  href,
+  num,
+  pct,
+  replace,
+  when,
+} from '../dom.js';
 
 const RUN = `query Run($id: ID!) {
   run(id: $id) {
@@ -92,7 +104,7 @@ export async function runView(ctx, id) {
     header() {
       replace(
         header,
-        h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Runs'), ' / run'),
+        crumbs('run'),
         h(
           'h1',
           null,
