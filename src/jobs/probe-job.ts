@@ -26,7 +26,7 @@ import {
 } from './engine-job.js';
 
 /** Writes a probe's status and its `status` event in the caller's transaction. */
-async function recordProbeStatus(
+export async function recordProbeStatus(
   tx: Db,
   probeId: number,
   status: RunStatus,

@@ -142,6 +142,33 @@ export class JobQueue {
   }
 
   /**
+   * Cancels the job of a run (`kind` train) or probe: a queued one ends at once and this returns
+   * true; a running one is flagged, its runner stops it at the next batch, and this returns false.
+   */
+  static async cancel(
+    tx: Db,
+    subject:
+      | { readonly kind: 'train'; readonly runId: number }
+      | { readonly kind: 'probe'; readonly probeId: number },
+  ): Promise<boolean> {
+    const ofSubject =
+      subject.kind === 'train'
+        ? and(eq(jobs.kind, 'train'), eq(jobs.runId, subject.runId))
+        : and(eq(jobs.kind, 'probe'), eq(jobs.probeId, subject.probeId));
+    const queued = await tx
+      .update(jobs)
+      .set({ status: 'cancelled', finishedAt: new Date() })
+      .where(and(ofSubject, eq(jobs.status, 'queued')))
+      .returning({ id: jobs.id });
+    if (queued.length > 0) return true;
+    await tx
+      .update(jobs)
+      .set({ cancelRequested: true })
+      .where(and(ofSubject, eq(jobs.status, 'running')));
+    return false;
+  }
+
+  /**
    * After an engine failure: requeues the job while it has attempts left (waking runners) and
    * returns true, or fails it for good and returns false.
    */

@@ -11,13 +11,13 @@ import { proceduralLabelNames } from '../../data/procedural.js';
 import { PROBE_DEFAULTS, type ResolvedProbeOptions } from '../../engine/probe-options.js';
 import { resolveProbePoints } from '../../engine/probe-points.js';
 import { appendEvent, type EventBus, type StoredEvent } from '../../events/bus.js';
+import { recordProbeStatus } from '../../jobs/probe-job.js';
 import { JobQueue } from '../../jobs/queue.js';
 import { probeTopic } from '../../events/topics.js';
 import type { Store } from '../../store/db.js';
 import {
   architectures,
   filterResults,
-  jobs,
   layerProbes,
   layers,
   probes,
@@ -101,26 +101,14 @@ export class ProbeService {
       });
     }
     await this.store.db.transaction(async (tx) => {
-      const queued = await tx
-        .update(jobs)
-        .set({ status: 'cancelled', finishedAt: new Date() })
-        .where(and(eq(jobs.probeId, key), eq(jobs.status, 'queued')))
-        .returning({ id: jobs.id });
-      if (queued.length > 0) {
-        await tx
-          .update(probes)
-          .set({ status: 'CANCELLED', finishedAt: new Date() })
-          .where(eq(probes.id, key));
-        await appendEvent(tx, probeTopic(key), 'status', {
-          status: 'CANCELLED',
-          reason: 'cancelled before it started',
-        });
-        return;
-      }
-      await tx
-        .update(jobs)
-        .set({ cancelRequested: true })
-        .where(and(eq(jobs.probeId, key), eq(jobs.status, 'running')));
+      if (await JobQueue.cancel(tx, { kind: 'probe', probeId: key }))
+        await recordProbeStatus(
+          tx,
+          key,
+          'CANCELLED',
+          { finishedAt: new Date() },
+          { reason: 'cancelled before it started' },
+        );
     });
     return (await this.findOne(key))!;
   }

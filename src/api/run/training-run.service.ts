@@ -11,7 +11,6 @@ import { recordStatus } from '../../jobs/training-job.js';
 import type { Store } from '../../store/db.js';
 import {
   architectures,
-  jobs,
   runMetrics,
   trainingRuns,
   type RunStatus,
@@ -227,12 +226,7 @@ export class TrainingRunService {
         status: run.status,
       });
     await this.store.db.transaction(async (tx) => {
-      const cancelledQueued = await tx
-        .update(jobs)
-        .set({ status: 'cancelled', finishedAt: new Date() })
-        .where(and(eq(jobs.runId, key), eq(jobs.status, 'queued')))
-        .returning({ id: jobs.id });
-      if (cancelledQueued.length > 0) {
+      if (await JobQueue.cancel(tx, { kind: 'train', runId: key }))
         await recordStatus(
           tx,
           key,
@@ -240,12 +234,6 @@ export class TrainingRunService {
           { finishedAt: new Date() },
           { reason: 'cancelled before it started', epoch: run.epoch },
         );
-        return;
-      }
-      await tx
-        .update(jobs)
-        .set({ cancelRequested: true })
-        .where(and(eq(jobs.runId, key), eq(jobs.status, 'running')));
     });
     return (await this.findOne(key))!;
   }
