@@ -6,7 +6,7 @@
 /** Largest page the API serves. */
 export const PAGE = 200;
 
-export type Status = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type Status = 'QUEUED' | 'RUNNING' | 'CANCELLING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export const FINAL_STATUSES: readonly Status[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 export interface PageInfo {

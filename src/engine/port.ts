@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from './backend.js';
+import { SharedCancel } from './cancel.js';
 import type { InboundMessage, OutboundMessage } from './protocol.js';
 import { MessageType, TERMINAL_TYPES, validateInbound, validateOutbound } from './protocol.js';
 
@@ -103,14 +104,16 @@ export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWork
   const compiled = join(__dirname, 'worker.js');
   const source = join(__dirname, 'worker.ts');
   const common = { env, resourceLimits: options.resourceLimits };
+  const cancel = new SharedCancel();
+  const data = { filterscopeEngine: true, cancelCell: cancel.buffer };
   let worker: Worker;
   if (existsSync(compiled)) {
-    worker = new Worker(compiled, { ...common, workerData: { filterscopeEngine: true } });
+    worker = new Worker(compiled, { ...common, workerData: data });
   } else if (existsSync(source)) {
     worker = new Worker(TS_BOOTSTRAP, {
       ...common,
       eval: true,
-      workerData: { filterscopeEngine: true, entry: source },
+      workerData: { ...data, entry: source },
     });
   } else {
     throw new Error(`engine worker entry not found: neither ${compiled} nor ${source} exists`);
@@ -150,7 +153,10 @@ export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWork
 
   return {
     post(message) {
-      worker.postMessage(validateInbound(message), transferList(message));
+      const valid = validateInbound(message);
+      // The flag is read between batches whatever the thread's event loop is doing.
+      if (valid.type === MessageType.Cancel) cancel.request(valid.requestedAt);
+      worker.postMessage(valid, transferList(message));
     },
     onMessage(listener) {
       listeners.add(listener);

@@ -10,6 +10,7 @@ import { normalizeInto } from '../data/normalize.js';
 import { Random } from '../data/random.js';
 import type { ChannelStats, LoadedDataset, Split } from '../data/types.js';
 import { decodeCheckpoint } from './checkpoint.js';
+import { BatchClock, batchesAfterCancel, type CancelSignal } from './cancel.js';
 import { buildModel, buildProbeModel, writeVariables } from './model.js';
 import { SgdOptimizer } from './optimizer.js';
 import type { ProbePoint } from './probe-points.js';
@@ -152,6 +153,8 @@ export interface ProbeResult {
   /** tfjs backend name, e.g. `wasm`. */
   readonly backend: string;
   readonly wallSeconds: number;
+  /** `cancelled` after a cancel that carried its commit time: batches finished after it. */
+  readonly batchesAfterCancel?: number;
 }
 
 /**
@@ -177,7 +180,7 @@ export async function probe(
   dataset: LoadedDataset,
   options: ProbeOptions,
   onEvent: (event: ProbeEvent) => void,
-  signal?: AbortSignal,
+  signal?: CancelSignal,
 ): Promise<ProbeResult> {
   const started = performance.now();
   const saved = decodeCheckpoint(checkpoint);
@@ -238,8 +241,10 @@ export async function probe(
       featuresCached: cached,
       backend,
     });
+    const clock = new BatchClock();
     const cancelled = (): ProbeResult => ({
       status: 'cancelled',
+      ...batchesAfterCancel(clock, signal),
       options: opts,
       layers: [],
       forwardCalls: frozen.forwardCalls,
@@ -265,6 +270,7 @@ export async function probe(
         } finally {
           batch.dispose();
         }
+        clock.tick();
         await nextTick();
       }
       const last = e === opts.headEpochs - 1;
@@ -287,6 +293,7 @@ export async function probe(
         } finally {
           batch.dispose();
         }
+        clock.tick();
         await nextTick();
       }
       for (let i = 0; i < heads.length; i++) {
@@ -353,6 +360,7 @@ export async function probe(
         } finally {
           batch.dispose();
         }
+        clock.tick();
         await nextTick();
       }
     } finally {

@@ -142,6 +142,11 @@ export interface ProbeMessage {
 
 export interface CancelMessage {
   readonly type: MessageType.Cancel;
+  /**
+   * When the cancel was committed, ms since the epoch on this machine's clock (`Date.now()`):
+   * the engine reports how many batches finished after it. Absent: unknown.
+   */
+  readonly requestedAt?: number;
 }
 
 export interface StartedMessage {
@@ -220,6 +225,11 @@ export interface CancelledMessage {
   readonly type: MessageType.Cancelled;
   /** Epochs completed, i.e. the epoch of the last checkpoint (0 if none; always 0 for a probe). */
   readonly epoch: number;
+  /**
+   * Batches that finished after the cancel's `requestedAt` (the one in progress then counts):
+   * 0 or 1 when the cancel reached the engine within a batch. Absent without `requestedAt`.
+   */
+  readonly batchesAfterCancel?: number;
 }
 
 export type InboundMessage = StartMessage | ProbeMessage | CancelMessage;
@@ -550,7 +560,7 @@ const metrics = object({
 const SHAPES: Record<MessageType, Check> = {
   [MessageType.Start]: message({ job, resumeFrom: nullable(bytes) }),
   [MessageType.Probe]: message({ job: probeJob, checkpoint: bytes }),
-  [MessageType.Cancel]: message({}),
+  [MessageType.Cancel]: message({ requestedAt: number(0) }, ['requestedAt']),
   [MessageType.Started]: message({
     backend: string,
     device: string,
@@ -591,5 +601,7 @@ const SHAPES: Record<MessageType, Check> = {
   [MessageType.Failed]: message({ error: string, stack: nullable(anyString), permanent: boolean }, [
     'permanent',
   ]),
-  [MessageType.Cancelled]: message({ epoch: integer(0) }),
+  [MessageType.Cancelled]: message({ epoch: integer(0), batchesAfterCancel: integer(0) }, [
+    'batchesAfterCancel',
+  ]),
 };

@@ -13,6 +13,7 @@ import {
   setDropoutSeed,
   writeVariables,
 } from './model.js';
+import { BatchClock, batchesAfterCancel, type CancelSignal } from './cancel.js';
 import { SgdOptimizer } from './optimizer.js';
 import { resolveHyperparameters } from './hyperparameters.js';
 import type { EnginePort } from './port.js';
@@ -39,7 +40,7 @@ export interface TrainOptions {
   /** Bytes of an earlier `checkpoint` message of the same job: continue after its epoch. */
   readonly resumeFrom?: Uint8Array | null;
   /** Checked between batches; when aborted, training stops and `cancelled` is posted. */
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
   /** Least time between two `step` messages, ms; default 1000 (0: every batch). */
   readonly stepIntervalMs?: number;
   /** Reported in `started`; defaults to tfjs' current backend name. */
@@ -117,8 +118,13 @@ export async function train(
     const batches = new Batcher(dataset.inputShape, hp.batchSize, stats, hp.augmentation);
     const stepInterval = options.stepIntervalMs ?? 1000;
     let lastStep = performance.now();
+    const clock = new BatchClock();
     const cancelled = (): TrainResult => {
-      port.post({ type: MessageType.Cancelled, epoch: history.length });
+      port.post({
+        type: MessageType.Cancelled,
+        epoch: history.length,
+        ...batchesAfterCancel(clock, options.signal),
+      });
       return { status: 'cancelled', epochs: history.length, history };
     };
 
@@ -157,13 +163,14 @@ export async function train(
           } finally {
             tf.dispose([loss, correct]);
           }
+          clock.tick();
           // Lets a `cancel` message (an event on this thread) arrive between batches.
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
         const trainLoss = ((await lossSum.data())[0] as number) / trainCount;
         const trainSR = ((await correctSum.data())[0] as number) / trainCount;
         if (!Number.isFinite(trainLoss)) throw divergence(e, batchCount - 1, trainLoss);
-        const test = await evaluate(model, dataset.test, batches, options.signal);
+        const test = await evaluate(model, dataset.test, batches, options.signal, clock);
         if (!test) return cancelled();
         if (!Number.isFinite(test.loss)) throw divergence(e, batchCount - 1, test.loss);
         const metrics: EpochMetrics = {
@@ -392,7 +399,8 @@ async function evaluate(
   model: tf.LayersModel,
   split: Split,
   batches: Batcher,
-  signal: AbortSignal | undefined,
+  signal: CancelSignal | undefined,
+  clock: BatchClock,
 ): Promise<{ loss: number; sr: number } | null> {
   let lossSum = 0;
   let correct = 0;
@@ -408,6 +416,7 @@ async function evaluate(
     lossSum += (await loss.data())[0] as number;
     correct += (await right.data())[0] as number;
     tf.dispose([loss, right]);
+    clock.tick();
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { loss: lossSum / split.count, sr: correct / split.count };

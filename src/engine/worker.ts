@@ -8,6 +8,7 @@ import type { ProceduralOptions } from '../data/procedural.js';
 import type { LoadedDataset } from '../data/types.js';
 import type { BackendChoice, BackendInfo } from './backend.js';
 import { BACKEND_CHOICES, initBackend } from './backend.js';
+import { SharedCancel } from './cancel.js';
 import type { EnginePort } from './port.js';
 import { threadPort } from './port.js';
 import { probe } from './probe.js';
@@ -73,13 +74,19 @@ export function serveEngine(
   port: EnginePort,
   backendChoice: string = 'auto',
   deps: EngineDependencies = DEFAULT_DEPENDENCIES,
+  /** The runner's `SharedCancel` buffer (workerData.cancelCell), read between batches. */
+  cancelCell?: SharedArrayBuffer,
 ): Promise<void> {
   const controller = new AbortController();
+  const signal = cancelCell
+    ? new SharedCancel(cancelCell).signal(controller.signal)
+    : controller.signal;
   return new Promise<void>((resolve) => {
     let started = false;
     const stop = port.onMessage((message) => {
       if (message.type === MessageType.Cancel) {
-        controller.abort();
+        // The commit time rides on the signal: the loops count the batches finished after it.
+        controller.abort(message.requestedAt ?? null);
         return;
       }
       if (started) {
@@ -118,10 +125,16 @@ export function serveEngine(
               type: MessageType.ProbeEvent,
               event: event.type === 'started' ? { ...event, device: backend.device } : event,
             }),
-          controller.signal,
+          signal,
         );
         if (result.status === 'cancelled') {
-          port.post({ type: MessageType.Cancelled, epoch: 0 });
+          port.post({
+            type: MessageType.Cancelled,
+            epoch: 0,
+            ...(result.batchesAfterCancel === undefined
+              ? {}
+              : { batchesAfterCancel: result.batchesAfterCancel }),
+          });
         } else {
           port.post({
             type: MessageType.ProbeFinished,
@@ -134,7 +147,7 @@ export function serveEngine(
       }
       await train(message.job, dataset, port, {
         resumeFrom: message.resumeFrom,
-        signal: controller.signal,
+        signal,
         backend: { name: backend.name, device: backend.device, threads: backend.threads },
       });
     } catch (error) {
@@ -149,6 +162,12 @@ export function serveEngine(
 
 // Only in a thread started by startEngineWorker: importing this module elsewhere (tests, a jest
 // worker thread) must not start serving.
-if (parentPort && (workerData as { filterscopeEngine?: unknown } | null)?.filterscopeEngine) {
-  void serveEngine(threadPort(parentPort), process.env.FILTERSCOPE_BACKEND ?? 'auto');
+const data = workerData as { filterscopeEngine?: unknown; cancelCell?: unknown } | null;
+if (parentPort && data?.filterscopeEngine) {
+  void serveEngine(
+    threadPort(parentPort),
+    process.env.FILTERSCOPE_BACKEND ?? 'auto',
+    DEFAULT_DEPENDENCIES,
+    data.cancelCell instanceof SharedArrayBuffer ? data.cancelCell : undefined,
+  );
 }

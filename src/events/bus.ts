@@ -38,6 +38,14 @@ export async function appendEvent(
   return { topic, sequence, type, payload, at: row!.createdAt.toISOString() };
 }
 
+/**
+ * NOTIFYs `topic` at the caller's commit without storing an event: a wake-up for a listener whose
+ * state is already in rows (a job's cancel flag), not something a client replays.
+ */
+export async function notifyTopic(tx: Db, topic: string): Promise<void> {
+  await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, ${`${topic} 0`})`);
+}
+
 interface Waiter {
   readonly topic: string;
   pending: boolean;
@@ -59,6 +67,7 @@ export interface SubscribeOptions {
 export class EventBus {
   private readonly waiters = new Set<Waiter>();
   private readonly feeds = new Map<string, TopicFeed>();
+  private readonly watchers = new Map<string, Set<() => void>>();
   private unlisten: (() => Promise<void>) | null = null;
   private closed = false;
 
@@ -77,6 +86,7 @@ export class EventBus {
         .get(topic)
         ?.refresh(true)
         .catch(() => undefined);
+      for (const watcher of this.watchers.get(topic) ?? []) watcher();
       for (const waiter of this.waiters) {
         if (waiter.topic !== topic) continue;
         waiter.pending = true;
@@ -109,6 +119,20 @@ export class EventBus {
     } finally {
       this.waiters.delete(waiter);
     }
+  }
+
+  /**
+   * Calls `listener` on every NOTIFY of `topic` until the returned function is called: for a
+   * runner that must hear of its job's cancel at once, whatever it is doing when it comes.
+   */
+  watch(topic: string, listener: () => void): () => void {
+    let set = this.watchers.get(topic);
+    if (!set) this.watchers.set(topic, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.watchers.delete(topic);
+    };
   }
 
   /** Replays `topic` after `afterSequence`, then streams new events as they are committed. */

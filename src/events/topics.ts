@@ -9,3 +9,5 @@ export const probeTopic = (probeId: number): string => `probe:${probeId}`;
 export const RUNS_TOPIC = 'runs';
 /** Wakes idle runners when a job is queued or released. */
 export const JOBS_TOPIC = 'jobs';
+/** Wakes the runner of one job when its cancel is committed (a NOTIFY only: no rows). */
+export const jobTopic = (jobId: number): string => `job:${jobId}`;

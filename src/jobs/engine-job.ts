@@ -1,4 +1,6 @@
 import type { EngineWorker } from '../engine/port.js';
+import type { EventBus } from '../events/bus.js';
+import { jobTopic } from '../events/topics.js';
 import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
 import type { Logger } from '../log.js';
 import type { Db, Store } from '../store/db.js';
@@ -12,6 +14,8 @@ export interface JobContext {
   readonly log: Logger;
   /** Starts the engine thread (engine/port.ts in production). */
   readonly startWorker: () => EngineWorker;
+  /** Wakes the job at once when its cancel is committed (`JobQueue.cancel` NOTIFYs). */
+  readonly bus: Pick<EventBus, 'watch'>;
   /** Heartbeat period, ms (well under the lease). */
   readonly heartbeatMs: number;
   /** Resolves when the runner is asked to stop (graceful shutdown): the job is given back. */
@@ -33,6 +37,23 @@ export interface JobSubject {
   ): Promise<void>;
 }
 
+/** Ends a job and its subject CANCELLED in `tx`; `payload` adds to the event (e.g. the epochs kept). */
+export async function cancelIn(
+  tx: Db,
+  job: JobRow,
+  subject: JobSubject,
+  payload: Record<string, unknown> = {},
+  fields: { readonly error?: string } = {},
+): Promise<void> {
+  await JobQueue.finish(tx, job.id, 'cancelled');
+  await subject.recordStatus(
+    tx,
+    'CANCELLED',
+    { finishedAt: new Date(), ...fields },
+    { reason: 'cancelled by request', ...payload },
+  );
+}
+
 /** Ends a job and its subject CANCELLED; `payload` adds to the event (e.g. the epochs kept). */
 export async function recordCancelled(
   store: Store,
@@ -40,15 +61,7 @@ export async function recordCancelled(
   subject: JobSubject,
   payload: Record<string, unknown> = {},
 ): Promise<JobOutcome> {
-  await store.db.transaction(async (tx) => {
-    await JobQueue.finish(tx, job.id, 'cancelled');
-    await subject.recordStatus(
-      tx,
-      'CANCELLED',
-      { finishedAt: new Date() },
-      { reason: 'cancelled by request', ...payload },
-    );
-  });
+  await store.db.transaction((tx) => cancelIn(tx, job, subject, payload));
   return 'cancelled';
 }
 
@@ -87,6 +100,11 @@ async function recordFailure(
   log.warn('job failed', { error: message.error, permanent: message.permanent === true });
   const { error } = message;
   const retried = await store.db.transaction(async (tx) => {
+    // A cancel was asked for: the failure ends the job, CANCELLED as asked, with the error kept.
+    if (await JobQueue.cancelPending(tx, job.id)) {
+      await cancelIn(tx, job, subject, { error }, { error });
+      return 'cancelled' as const;
+    }
     const retry = await JobQueue.retryOrFail(
       tx,
       job,
@@ -104,7 +122,7 @@ async function recordFailure(
     else await subject.recordStatus(tx, 'FAILED', { error, finishedAt: new Date() }, { error });
     return retry;
   });
-  return retried ? 'retrying' : 'failed';
+  return retried === 'cancelled' ? 'cancelled' : retried ? 'retrying' : 'failed';
 }
 
 /**
@@ -154,21 +172,28 @@ export async function driveEngine(
       });
   });
 
-  const heartbeat = setInterval(() => {
+  // Renews the lease and forwards a cancel: on every heartbeat, and at once when the cancel's
+  // NOTIFY arrives (the engine then stops within the batch in progress, not a heartbeat later).
+  const renew = (): void => {
     ctx.queue.heartbeat(job.id, ctx.owner).then(
-      ({ held, cancelRequested }) => {
+      ({ held, cancelRequested, cancelAgeMs }) => {
         if (!held) {
           log.warn('lease lost; stopping the engine');
           void worker.dispose();
           settle('lost');
         } else if (cancelRequested && !cancelSent) {
           cancelSent = true;
-          worker.post({ type: MessageType.Cancel });
+          worker.post({
+            type: MessageType.Cancel,
+            ...(cancelAgeMs === null ? {} : { requestedAt: Date.now() - Math.max(0, cancelAgeMs) }),
+          });
         }
       },
       (error: unknown) => log.warn('heartbeat failed', { error }),
     );
-  }, ctx.heartbeatMs);
+  };
+  const heartbeat = setInterval(renew, ctx.heartbeatMs);
+  const unwatch = ctx.bus.watch(jobTopic(job.id), renew);
 
   void ctx.stopping.then(async () => {
     if (ended) return;
@@ -187,6 +212,7 @@ export async function driveEngine(
     return result;
   } finally {
     clearInterval(heartbeat);
+    unwatch();
     await worker.dispose();
   }
 }

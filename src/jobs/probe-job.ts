@@ -17,6 +17,7 @@ import { loadLatestCheckpoint } from './checkpoint-store.js';
 import { JobQueue } from './queue.js';
 import {
   attemptsExhausted,
+  cancelIn,
   driveEngine,
   recordCancelled,
   recordFailed,
@@ -112,25 +113,25 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
         const event = message.event as unknown as Record<string, unknown> & { type: string };
         await store.db.transaction(async (tx) => {
           switch (event.type) {
-            case 'started':
-              await recordProbeStatus(
-                tx,
-                probeId,
-                'RUNNING',
-                {
-                  backend: String(event.backend),
-                  device: typeof event.device === 'string' ? event.device : null,
-                  startedAt: probe.startedAt ?? new Date(),
-                  error: null,
-                },
-                {
+            case 'started': {
+              const fields = {
+                backend: String(event.backend),
+                device: typeof event.device === 'string' ? event.device : null,
+                startedAt: probe.startedAt ?? new Date(),
+                error: null,
+              };
+              // A cancel committed since the claim: the probe stays CANCELLING.
+              if (await JobQueue.cancelPending(tx, job.id))
+                await tx.update(probes).set(fields).where(eq(probes.id, probeId));
+              else
+                await recordProbeStatus(tx, probeId, 'RUNNING', fields, {
                   attempt: job.attempts,
                   backend: event.backend,
                   trainExamples: event.trainExamples,
                   testExamples: event.testExamples,
-                },
-              );
+                });
               return;
+            }
             case 'headEpoch': {
               const entry = {
                 epoch: event.epoch,
@@ -194,16 +195,28 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
         return null;
       }
       case MessageType.ProbeFinished:
-        await store.db.transaction(async (tx) => {
+        return store.db.transaction(async (tx): Promise<JobOutcome> => {
+          // A cancel that was answered never ends SUCCEEDED (see the training job).
+          if (await JobQueue.cancelPending(tx, job.id)) {
+            await cancelIn(tx, job, subject);
+            return 'cancelled';
+          }
           await JobQueue.finish(tx, job.id, 'succeeded');
           await recordProbeStatus(tx, probeId, 'SUCCEEDED', {
             forwardCalls: message.forwardCalls,
             finishedAt: new Date(),
           });
+          return 'succeeded';
         });
-        return 'succeeded';
       case MessageType.Cancelled:
-        return recordCancelled(store, job, subject);
+        return recordCancelled(
+          store,
+          job,
+          subject,
+          message.batchesAfterCancel === undefined
+            ? {}
+            : { batchesAfterCancel: message.batchesAfterCancel },
+        );
       default:
         return null;
     }

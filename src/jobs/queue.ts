@@ -1,7 +1,7 @@
 import { and, count, eq, sql } from 'drizzle-orm';
 import { rateLimited } from '../api/errors.js';
-import { appendEvent } from '../events/bus.js';
-import { JOBS_TOPIC } from '../events/topics.js';
+import { appendEvent, notifyTopic } from '../events/bus.js';
+import { JOBS_TOPIC, jobTopic } from '../events/topics.js';
 import type { Db, Store } from '../store/db.js';
 import { jobs, type JobKind, type JobRow } from '../store/schema/index.js';
 
@@ -97,16 +97,42 @@ export class JobQueue {
   }
 
   /**
-   * Renews the lease of a job `owner` still holds. Returns whether it still holds it and whether
-   * a cancel was requested; a runner that lost its lease must stop at once.
+   * Renews the lease of a job `owner` still holds. Returns whether it still holds it and, when a
+   * cancel was requested, how long ago it was committed (ms, on the database's clock, so that
+   * the runner can place it on its own); a runner that lost its lease must stop at once.
    */
-  async heartbeat(id: number, owner: string): Promise<{ held: boolean; cancelRequested: boolean }> {
+  async heartbeat(
+    id: number,
+    owner: string,
+  ): Promise<{ held: boolean; cancelRequested: boolean; cancelAgeMs: number | null }> {
     const [row] = await this.store.db
       .update(jobs)
       .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${this.leaseMs / 1000})` })
       .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, 'running')))
-      .returning({ cancelRequested: jobs.cancelRequested });
-    return { held: row !== undefined, cancelRequested: row?.cancelRequested ?? false };
+      .returning({
+        cancelRequested: jobs.cancelRequested,
+        cancelAgeMs: sql<
+          number | null
+        >`(extract(epoch from clock_timestamp() - ${jobs.cancelRequestedAt}) * 1000)::float8`,
+      });
+    return {
+      held: row !== undefined,
+      cancelRequested: row?.cancelRequested ?? false,
+      cancelAgeMs:
+        row?.cancelAgeMs === null || row?.cancelAgeMs === undefined
+          ? null
+          : Number(row.cancelAgeMs),
+    };
+  }
+
+  /** True when a cancel of job `id` has been committed (locks the job row until `tx` ends). */
+  static async cancelPending(tx: Db, id: number): Promise<boolean> {
+    const [row] = await tx
+      .select({ cancelRequested: jobs.cancelRequested })
+      .from(jobs)
+      .where(eq(jobs.id, id))
+      .for('update');
+    return row?.cancelRequested ?? false;
   }
 
   /** Gives a job back to the queue (graceful shutdown); another runner resumes it. */
@@ -142,30 +168,42 @@ export class JobQueue {
   }
 
   /**
-   * Cancels the job of a run (`kind` train) or probe: a queued one ends at once and this returns
-   * true; a running one is flagged, its runner stops it at the next batch, and this returns false.
+   * Cancels the job of a run (`kind` train) or probe. A queued job ends at once (`ended`); a
+   * running one is flagged (`requested`; a second cancel keeps the first time) and its runner is
+   * woken by a NOTIFY on `jobTopic(id)` at commit, so the engine stops within a batch; `none`
+   * when the subject has no live job (it finished meanwhile).
    */
   static async cancel(
     tx: Db,
     subject:
       | { readonly kind: 'train'; readonly runId: number }
       | { readonly kind: 'probe'; readonly probeId: number },
-  ): Promise<boolean> {
+  ): Promise<'ended' | 'requested' | 'none'> {
     const ofSubject =
       subject.kind === 'train'
         ? and(eq(jobs.kind, 'train'), eq(jobs.runId, subject.runId))
         : and(eq(jobs.kind, 'probe'), eq(jobs.probeId, subject.probeId));
     const queued = await tx
       .update(jobs)
-      .set({ status: 'cancelled', finishedAt: new Date() })
+      .set({
+        status: 'cancelled',
+        finishedAt: new Date(),
+        cancelRequested: true,
+        cancelRequestedAt: sql`coalesce(${jobs.cancelRequestedAt}, now())`,
+      })
       .where(and(ofSubject, eq(jobs.status, 'queued')))
       .returning({ id: jobs.id });
-    if (queued.length > 0) return true;
-    await tx
+    if (queued.length > 0) return 'ended';
+    const running = await tx
       .update(jobs)
-      .set({ cancelRequested: true })
-      .where(and(ofSubject, eq(jobs.status, 'running')));
-    return false;
+      .set({
+        cancelRequested: true,
+        cancelRequestedAt: sql`coalesce(${jobs.cancelRequestedAt}, now())`,
+      })
+      .where(and(ofSubject, eq(jobs.status, 'running')))
+      .returning({ id: jobs.id });
+    for (const { id } of running) await notifyTopic(tx, jobTopic(id));
+    return running.length > 0 ? 'requested' : 'none';
   }
 
   /**

@@ -77,6 +77,7 @@ export class Runner {
           queue: this.queue,
           owner: this.owner,
           log: this.log,
+          bus: this.bus,
           startWorker: this.options.startWorker,
           heartbeatMs: this.options.heartbeatMs ?? Math.max(250, Math.floor(leaseMs / 4)),
           stopping: this.stopping,

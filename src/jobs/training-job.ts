@@ -24,6 +24,7 @@ import {
 import { JobQueue } from './queue.js';
 import {
   attemptsExhausted,
+  cancelIn,
   driveEngine,
   recordCancelled,
   recordFailed,
@@ -82,31 +83,31 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
 
   const handle = async (message: OutboundMessage): Promise<JobOutcome | null> => {
     switch (message.type) {
-      case MessageType.Started:
-        await store.db.transaction((tx) =>
-          recordStatus(
-            tx,
-            runId,
-            'RUNNING',
-            {
-              backend: message.backend,
-              device: message.device,
-              threads: message.threads,
-              hyperparameters: message.hyperparameters as unknown as Record<string, unknown>,
-              trainExamples: message.trainExamples,
-              testExamples: message.testExamples,
-              startedAt: run.startedAt ?? new Date(),
-              error: null,
-            },
-            {
+      case MessageType.Started: {
+        const fields = {
+          backend: message.backend,
+          device: message.device,
+          threads: message.threads,
+          hyperparameters: message.hyperparameters as unknown as Record<string, unknown>,
+          trainExamples: message.trainExamples,
+          testExamples: message.testExamples,
+          startedAt: run.startedAt ?? new Date(),
+          error: null,
+        };
+        await store.db.transaction(async (tx) => {
+          // A cancel committed since the claim: the run stays CANCELLING (the engine is told).
+          if (await JobQueue.cancelPending(tx, job.id))
+            await tx.update(trainingRuns).set(fields).where(eq(trainingRuns.id, runId));
+          else
+            await recordStatus(tx, runId, 'RUNNING', fields, {
               backend: message.backend,
               device: message.device,
               attempt: job.attempts,
               resumedFromEpoch: message.resumedFromEpoch,
-            },
-          ),
-        );
+            });
+        });
         return null;
+      }
       case MessageType.Step:
         await store.db.transaction((tx) =>
           appendEvent(tx, runTopic(runId), 'step', {
@@ -157,7 +158,13 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
         return null;
       }
       case MessageType.Finished:
-        await store.db.transaction(async (tx) => {
+        return store.db.transaction(async (tx): Promise<JobOutcome> => {
+          // A cancel committed before this point wins: cancelRun answered CANCELLING, and a
+          // cancel that was answered must never end SUCCEEDED. Every epoch is kept.
+          if (await JobQueue.cancelPending(tx, job.id)) {
+            await cancelIn(tx, job, subject, { epoch: message.epochs });
+            return 'cancelled';
+          }
           await JobQueue.finish(tx, job.id, 'succeeded');
           await recordStatus(
             tx,
@@ -175,10 +182,15 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
               bestEpoch: message.bestEpoch,
             },
           );
+          return 'succeeded';
         });
-        return 'succeeded';
       case MessageType.Cancelled:
-        return recordCancelled(store, job, subject, { epoch: message.epoch });
+        return recordCancelled(store, job, subject, {
+          epoch: message.epoch,
+          ...(message.batchesAfterCancel === undefined
+            ? {}
+            : { batchesAfterCancel: message.batchesAfterCancel }),
+        });
       default:
         return null;
     }

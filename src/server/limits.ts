@@ -157,6 +157,16 @@ export function checkCost(cost: number, max: number = MAX_COST): void {
   if (cost > max)
     throw new GraphQLError(
       `query: estimated cost ${cost} is over the limit of ${max}: ask for fewer items (first) or fewer matrices per request`,
-      { extensions: { code: 'BAD_USER_INPUT', field: 'query', value: cost, limit: max } },
+      // `http`: Apollo answers a client's mistake found before execution with this status (500
+      // otherwise); the WebSocket ignores it.
+      {
+        extensions: {
+          code: 'BAD_USER_INPUT',
+          field: 'query',
+          value: cost,
+          limit: max,
+          http: { status: 400 },
+        },
+      },
     );
 }

@@ -121,6 +121,56 @@ const ws =
     return answerOf(null, JSON.stringify(result));
   };
 
+/**
+ * Runs a subscription to its end over graphql-ws: the answer is its first error, or `none` with
+ * every item as `data`; `still open` when it neither ends nor answers within `waitMs` (a stream
+ * that hangs).
+ */
+const wsAll =
+  (query: string, variables?: Record<string, unknown>, waitMs = 5000) =>
+  async (s: TestServer): Promise<Answer> => {
+    const items: unknown[] = [];
+    const outcome = await new Promise<{ errors?: unknown; open?: true }>((resolve) => {
+      const timer = setTimeout(() => {
+        dispose();
+        resolve({ open: true });
+      }, waitMs);
+      const dispose = clientOf(s).subscribe(
+        { query, variables },
+        {
+          next: (value) => {
+            if (value.errors) {
+              clearTimeout(timer);
+              resolve({ errors: value.errors });
+            } else items.push(Object.values(value.data ?? {})[0]);
+          },
+          error: (errors) => {
+            clearTimeout(timer);
+            resolve({ errors });
+          },
+          complete: () => {
+            clearTimeout(timer);
+            resolve({});
+          },
+        },
+      );
+    });
+    if (outcome.open) return { ...answerOf(null, '{}'), code: 'still open', text: '{}' };
+    if (outcome.errors) return answerOf(null, JSON.stringify({ errors: outcome.errors }));
+    return answerOf(null, JSON.stringify({ data: items }));
+  };
+
+/** The last sequence of a run's or a probe's stream, read over HTTP. */
+async function lastSequence(s: TestServer, kind: 'run' | 'probe', id: string): Promise<number> {
+  const query =
+    kind === 'run'
+      ? `subscription($id: ID!) { trainingProgress(runId: $id) { sequence } }`
+      : `subscription($id: ID!) { probeProgress(probeId: $id) { sequence } }`;
+  const answer = await wsAll(query, { id })(s);
+  const items = answer.data as { sequence: number }[];
+  return items.at(-1)!.sequence;
+}
+
 /** Raw frames to the WebSocket endpoint; the answer is the close code the server chose. */
 const frames =
   (steps: readonly RawStep[]) =>
@@ -698,6 +748,32 @@ const MAIN_CASES: Case[] = [
     value: 'Infinity',
   },
   {
+    name: 'probe layer filters(threshold: 5) with the default COLUMN_CENTERED normalization',
+    send: late(() =>
+      http(
+        `query($id: ID!) { probe(id: $id) { layers { filters(threshold: 5) { totalCount } } } }`,
+        { id: fx.cancelledProbeId },
+      ),
+    ),
+    code: 'BAD_USER_INPUT',
+    field: 'threshold',
+    value: 5,
+    mentions: ['[0, 1]', 'COLUMN_CENTERED'],
+  },
+  {
+    name: 'probe layer filters(threshold: -3, normalization: MAX)',
+    send: late(() =>
+      http(
+        `query($id: ID!) { probe(id: $id) { layers { filters(threshold: -3, normalization: MAX) { totalCount } } } }`,
+        { id: fx.cancelledProbeId },
+      ),
+    ),
+    code: 'BAD_USER_INPUT',
+    field: 'threshold',
+    value: -3,
+    mentions: ['[0, 1]', 'MAX'],
+  },
+  {
     name: 'architecture(id:, name:) both given',
     send: http(`{ architecture(id: "x", name: "y") { id } }`),
     code: 'BAD_USER_INPUT',
@@ -735,6 +811,7 @@ const MAIN_CASES: Case[] = [
       { p: gid('Probe', 1) },
     ),
     code: 'BAD_USER_INPUT',
+    status: 400,
     field: 'query',
     mentions: ['estimated cost'],
   },
@@ -817,6 +894,138 @@ const MAIN_CASES: Case[] = [
     code: 'BAD_REQUEST',
     status: 405,
     mentions: ['mutation'],
+  },
+  // subscriptions: every one on an object answers a missing object at once, a finished object
+  // with nothing left to replay completes at once, and an afterSequence past the stream's end
+  // names the last sequence
+  {
+    name: 'subscription: trainingProgress of a run that does not exist',
+    send: wsAll(`subscription($r: ID!) { trainingProgress(runId: $r) { sequence } }`, {
+      r: gid('TrainingRun', 99_999),
+    }),
+    code: 'NOT_FOUND',
+    mentions: [gid('TrainingRun', 99_999)],
+  },
+  {
+    name: 'subscription: trainingProgress of a run that does not exist, with afterSequence',
+    send: wsAll(
+      `subscription($r: ID!) { trainingProgress(runId: $r, afterSequence: 3) { sequence } }`,
+      { r: gid('TrainingRun', 99_999) },
+    ),
+    code: 'NOT_FOUND',
+  },
+  {
+    name: 'subscription: filterResults of a probe that does not exist',
+    send: wsAll(`subscription($p: ID!) { filterResults(probeId: $p) { index } }`, {
+      p: gid('Probe', 99_999),
+    }),
+    code: 'NOT_FOUND',
+    mentions: [gid('Probe', 99_999)],
+  },
+  {
+    name: 'subscription: filterResults of a layer the probe does not probe',
+    send: late(() =>
+      wsAll(`subscription($p: ID!) { filterResults(probeId: $p, layer: "conv9") { index } }`, {
+        p: fx.cancelledProbeId,
+      }),
+    ),
+    code: 'BAD_USER_INPUT',
+    field: 'layer',
+    value: 'conv9',
+  },
+  {
+    name: 'subscription: trainingProgress of a finished run after its last event completes at once',
+    send: async (s) => {
+      const last = await lastSequence(s, 'run', fx.cancelledRunId);
+      return wsAll(
+        `subscription($r: ID!, $a: Int) { trainingProgress(runId: $r, afterSequence: $a) { sequence } }`,
+        { r: fx.cancelledRunId, a: last },
+      )(s);
+    },
+    code: 'none',
+    data: [],
+  },
+  {
+    name: 'subscription: trainingProgress of a finished run after its last event but one replays it and completes',
+    send: async (s) => {
+      const last = await lastSequence(s, 'run', fx.cancelledRunId);
+      return wsAll(
+        `subscription($r: ID!, $a: Int) { trainingProgress(runId: $r, afterSequence: $a) { status } }`,
+        { r: fx.cancelledRunId, a: last - 1 },
+      )(s);
+    },
+    code: 'none',
+    data: [{ status: 'CANCELLED' }],
+  },
+  {
+    name: 'subscription: trainingProgress with afterSequence past the last event',
+    send: async (s) => {
+      const last = await lastSequence(s, 'run', fx.cancelledRunId);
+      return wsAll(
+        `subscription($r: ID!, $a: Int) { trainingProgress(runId: $r, afterSequence: $a) { sequence } }`,
+        { r: fx.cancelledRunId, a: last + 1 },
+      )(s);
+    },
+    code: 'BAD_USER_INPUT',
+    field: 'afterSequence',
+    value: 3,
+    mentions: ['last sequence is 2'],
+  },
+  {
+    name: 'subscription: trainingProgress of a live run with afterSequence past the last event',
+    send: late(() =>
+      wsAll(
+        `subscription($r: ID!) { trainingProgress(runId: $r, afterSequence: 1000) { sequence } }`,
+        { r: fx.queuedRunId },
+      ),
+    ),
+    code: 'BAD_USER_INPUT',
+    field: 'afterSequence',
+    value: 1000,
+    mentions: ['last sequence is 1'],
+  },
+  {
+    name: 'subscription: probeProgress of a finished probe after its last event completes at once',
+    send: async (s) => {
+      const last = await lastSequence(s, 'probe', fx.cancelledProbeId);
+      return wsAll(
+        `subscription($p: ID!, $a: Int) { probeProgress(probeId: $p, afterSequence: $a) { sequence } }`,
+        { p: fx.cancelledProbeId, a: last },
+      )(s);
+    },
+    code: 'none',
+    data: [],
+  },
+  {
+    name: 'subscription: probeProgress with afterSequence past the last event',
+    send: late(() =>
+      wsAll(`subscription($p: ID!) { probeProgress(probeId: $p, afterSequence: 7) { sequence } }`, {
+        p: fx.cancelledProbeId,
+      }),
+    ),
+    code: 'BAD_USER_INPUT',
+    field: 'afterSequence',
+    value: 7,
+    mentions: ['last sequence is 2'],
+  },
+  {
+    name: 'subscription: runUpdated with afterSequence past the last event',
+    send: async (s) => {
+      const res = await s.gql<{ runUpdatesSequence: number }>(`{ runUpdatesSequence }`);
+      return wsAll(`subscription($a: Int) { runUpdated(afterSequence: $a) { sequence } }`, {
+        a: res.data!.runUpdatesSequence + 5,
+      })(s);
+    },
+    code: 'BAD_USER_INPUT',
+    field: 'afterSequence',
+    mentions: ['last sequence is'],
+  },
+  {
+    name: 'subscription: runUpdated(afterSequence: -1)',
+    send: wsAll(`subscription { runUpdated(afterSequence: -1) { sequence } }`),
+    code: 'BAD_USER_INPUT',
+    field: 'afterSequence',
+    value: -1,
   },
   // graphql-ws operations
   {

@@ -284,6 +284,46 @@ describe('the dashboard', () => {
     await browser.screenshot(page, 'dashboard-layer-silent');
   });
 
+  it('never shows infinity where the API says null: filters without noise or without marks say so', async () => {
+    const layerName = decodeURIComponent(
+      new URL(page.url()).hash.split('/layers/')[1]!.split('?')[0]!,
+    );
+    // MAX normalization at threshold 1 marks only each matrix's largest entry: many filters have
+    // no noise (snr null) or no marks at all.
+    const api = await t.gql<{
+      probe: {
+        layers: {
+          layerName: string;
+          filters: { nodes: { id: string; snr: number | null; signal: number }[] };
+        }[];
+      };
+    }>(
+      `query($p: ID!) { probe(id: $p) { layers { layerName
+        filters(orderBy: SNR_DESC, first: 200, threshold: 1, normalization: MAX) { nodes { id snr signal } } } } }`,
+      { p: probeId },
+    );
+    const nodes = api.data!.probe.layers.find((l) => l.layerName === layerName)!.filters.nodes;
+    expect(nodes.some((f) => f.snr === null)).toBe(true);
+    await page.goto(
+      `${originOf(t)}/#/probes/${encodeURIComponent(probeId)}/layers/${encodeURIComponent(layerName)}?threshold=1&normalization=MAX`,
+    );
+    await page.waitForSelector(`${testid('grid-summary')}:has-text("${nodes.length} of")`);
+    const shown = await page.$$eval(testid('filter-card'), (els) =>
+      els.map((el) => ({
+        id: el.getAttribute('data-filter-id'),
+        snr: el.querySelector('[data-testid="card-snr"]')?.textContent ?? '',
+      })),
+    );
+    expect(shown.map((c) => c.id)).toEqual(nodes.map((f) => f.id));
+    for (const [i, card] of shown.entries()) {
+      const f = nodes[i]!;
+      expect(card.snr).not.toContain('∞');
+      if (f.snr === null)
+        expect(card.snr).toBe(f.signal === 0 ? 'none (no marks)' : 'none (no noise)');
+    }
+    expect(await page.textContent('body')).not.toContain('∞');
+  });
+
   it("opens a filter's page: the matrix, its clusters and metrics as the API has them", async () => {
     const first = page.locator(testid('filter-card')).first();
     const filterId = (await first.getAttribute('data-filter-id'))!;

@@ -61,6 +61,7 @@ describe('limits', () => {
     const costly = `query($p: ID!, $n: Int) { probe(id: $p) { layers { filters(first: $n) {
       nodes { correlation { svg rows } } } } } }`;
     const refused = await t.gql(costly, { p: probe, n: 200 }, ALICE);
+    expect(refused.status).toBe(400);
     expect(refused.errors?.[0]?.extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'query',

@@ -271,6 +271,24 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     });
   });
 
+  it('takes any finite threshold with NONE normalization, and only [0, 1] with the others', async () => {
+    const query = `query($p: ID!, $t: Float!, $n: Normalization!) { probe(id: $p) { layers {
+      filters(first: 3, threshold: $t, normalization: $n) { nodes { signal noise snr } } } } }`;
+    const raw = await t.gql(query, { p: probeId, t: 5, n: 'NONE' });
+    expect(raw.errors).toBeUndefined();
+    const negative = await t.gql(query, { p: probeId, t: -0.01, n: 'NONE' });
+    expect(negative.errors).toBeUndefined();
+    for (const n of ['COLUMN_CENTERED', 'MAX']) {
+      const refused = await t.gql(query, { p: probeId, t: 1.5, n });
+      expect(refused.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'threshold',
+        value: 1.5,
+      });
+      expect((await t.gql(query, { p: probeId, t: 1, n })).errors).toBeUndefined();
+    }
+  });
+
   it('cancels a probe: it ends CANCELLED, and cancelling it again is a CONFLICT', async () => {
     const started = await t.gql<{ startProbe: { id: string } }>(
       `mutation($r: ID!) { startProbe(input: { runId: $r, headEpochs: 500 }) { id } }`,
@@ -281,7 +299,7 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
       `mutation($p: ID!) { cancelProbe(id: $p) { status } }`,
       { p: probeId },
     );
-    expect(['QUEUED', 'RUNNING', 'CANCELLED']).toContain(cancel.data?.cancelProbe.status);
+    expect(['CANCELLING', 'CANCELLED']).toContain(cancel.data?.cancelProbe.status);
     const progress = await collect<{ status: string | null }>(
       t.ws(),
       `subscription($p: ID!) { probeProgress(probeId: $p) { status } }`,

@@ -165,10 +165,16 @@ describe.each(databaseKinds())('training on %s', (kind) => {
       `mutation($id: ID!) { cancelRun(id: $id) { status } }`,
       { id: long.id },
     );
-    expect(cancelRunning.data?.cancelRun.status).toBe('RUNNING');
+    expect(cancelRunning.data?.cancelRun.status).toBe('CANCELLING');
     const longEvents = await collect<Event>(t.ws(), PROGRESS, { runId: long.id });
     const end = longEvents.items.at(-1)!;
     expect(end.status).toBe('CANCELLED');
+    expect(longEvents.items.filter((e) => e.type === 'STATUS').map((e) => e.status)).toEqual([
+      'QUEUED',
+      'RUNNING',
+      'CANCELLING',
+      'CANCELLED',
+    ]);
     const stopped = await run(long.id);
     expect(stopped.status).toBe('CANCELLED');
     expect(stopped.epoch).toBeGreaterThanOrEqual(1);

@@ -89,6 +89,7 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
     expect(await queue.heartbeat(first!.id, 'dead-runner')).toEqual({
       held: true,
       cancelRequested: false,
+      cancelAgeMs: null,
     });
     expect(await queue.claim('other')).toBeNull();
     await store.db.execute(

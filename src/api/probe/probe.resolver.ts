@@ -73,7 +73,7 @@ export class ProbeResolver {
 
   @Mutation(() => Probe, {
     description:
-      'A queued probe never starts; a running one stops at its next batch (CONFLICT once finished).',
+      'A queued probe ends CANCELLED at once; a running one answers CANCELLING and stops at the end of the batch in progress (CANCELLED). Cancelling a CANCELLING probe answers it again; a finished one is a CONFLICT.',
   })
   cancelProbe(@Arg('id', () => ID) id: string): Promise<Probe> {
     return this.service.cancel(decodeIntId(id, 'Probe', 'id'), id);
@@ -81,7 +81,7 @@ export class ProbeResolver {
 
   @Subscription(() => ProbeEvent, {
     description:
-      "A probe's events: replays those after `afterSequence` (default: all), then live; completes when the probe ends.",
+      "A probe's events: replays those after `afterSequence` (default: all), then live; completes when the probe ends, at once when it has ended and nothing is left to replay. NOT_FOUND for an unknown probe; an `afterSequence` past the last event is BAD_USER_INPUT naming the last sequence.",
     subscribe: ({ args, context }: Data) =>
       context.services.probes.progress(args.probeId as string, args.afterSequence),
   })
@@ -105,6 +105,8 @@ export class ProbeResolver {
       filterIndices: Array.isArray(p.indices) ? (p.indices as number[]) : null,
       filters: Array.isArray(p.filters) ? (p.filters as FilterSummary[]) : null,
       error: (p.error as string | undefined) ?? null,
+      reason: (p.reason as string | undefined) ?? null,
+      batchesAfterCancel: numberOrNull(p.batchesAfterCancel),
     });
   }
 
@@ -147,7 +149,12 @@ export class LayerProbeResolver {
     @Arg('orderBy', () => FilterOrder, { defaultValue: FilterOrder.INDEX }) orderBy: FilterOrder,
     @Arg('minSnr', () => Float, { nullable: true }) minSnr: number | null,
     @Arg('label', () => Int, { nullable: true }) label: number | null,
-    @Arg('threshold', () => Float, { defaultValue: 0.3 }) threshold: number,
+    @Arg('threshold', () => Float, {
+      defaultValue: 0.3,
+      description:
+        'A mark is a normalised entry >= threshold: in [0, 1] with COLUMN_CENTERED or MAX, any finite number with NONE.',
+    })
+    threshold: number,
     @Arg('normalization', () => NormalizationKind, {
       defaultValue: NormalizationKind.COLUMN_CENTERED,
     })

@@ -30,6 +30,8 @@ import { Layer } from '../architecture/architecture.type.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
 import { badInput, checkNumber, conflict, notFound } from '../errors.js';
 import { toConnection, toPage, type ConnectionShape } from '../relay/connection.js';
+import { cancelSubject, FINAL_STATUSES } from '../cancel.js';
+import { followTopic } from '../stream.js';
 import { decodeIntId, toGlobalId } from '../relay/global-id.js';
 import { TrainingRun } from '../run/training-run.type.js';
 import type { StartProbeInput } from './probe.input.js';
@@ -43,7 +45,8 @@ import {
   ProbeEventType,
 } from './probe.type.js';
 
-const TERMINAL: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = FINAL_STATUSES;
+
 const EVENT_TYPES = new Set<string>(Object.values(ProbeEventType));
 
 /** Parameters of the metric values returned for filters (the stored ones use the defaults). */
@@ -90,27 +93,28 @@ export class ProbeService {
     private readonly limits: { readonly maxQueuedJobs: number },
   ) {}
 
-  /** A queued probe never starts; a running one stops at its next batch. Finished: CONFLICT. */
-  async cancel(key: number, id: string): Promise<Probe> {
-    const probe = await this.findOne(key);
-    if (!probe) throw notFound('Probe', id);
-    if (probe.status === 'SUCCEEDED' || probe.status === 'FAILED' || probe.status === 'CANCELLED') {
-      throw conflict(`probe ${id} is already ${probe.status} and cannot be cancelled`, {
-        id,
-        status: probe.status,
-      });
-    }
-    await this.store.db.transaction(async (tx) => {
-      if (await JobQueue.cancel(tx, { kind: 'probe', probeId: key }))
-        await recordProbeStatus(
-          tx,
-          key,
-          'CANCELLED',
-          { finishedAt: new Date() },
-          { reason: 'cancelled before it started' },
-        );
+  /**
+   * A queued probe ends CANCELLED at once; a running one is CANCELLING until its engine stops at
+   * the end of the batch in progress. A second cancel answers the same CANCELLING probe; a
+   * finished probe is a CONFLICT.
+   */
+  cancel(key: number, id: string): Promise<Probe> {
+    return cancelSubject(this.store, {
+      noun: 'probe',
+      typeName: 'Probe',
+      id,
+      job: { kind: 'probe', probeId: key },
+      find: () => this.findOne(key),
+      lockedStatus: async (tx) => {
+        const [row] = await tx
+          .select({ status: probes.status })
+          .from(probes)
+          .where(eq(probes.id, key))
+          .for('update');
+        return row?.status;
+      },
+      record: (tx, status, fields, payload) => recordProbeStatus(tx, key, status, fields, payload),
     });
-    return (await this.findOne(key))!;
   }
 
   async findOne(key: number): Promise<Probe | null> {
@@ -384,11 +388,12 @@ export class ProbeService {
     afterSequence: number | null | undefined,
   ): Promise<AsyncGenerator<StoredEvent>> {
     const key = decodeIntId(probeId, 'Probe', 'probeId');
-    checkNumber('afterSequence', afterSequence, 0, 2 ** 31 - 1, true);
     if (!(await this.findOne(key))) throw notFound('Probe', probeId);
     return this.knownEvents(
-      this.bus.subscribe(probeTopic(key), {
-        afterSequence: afterSequence ?? 0,
+      await followTopic(this.bus, probeTopic(key), {
+        afterSequence,
+        defaultAfter: 'start',
+        finished: async () => TERMINAL.includes((await this.findOne(key))!.status),
         until: isFinal,
       }),
     );
@@ -448,13 +453,21 @@ export class ProbeService {
   private checkParams(query: Partial<FilterParams>): FilterParams {
     const threshold = query.threshold ?? DEFAULT_THRESHOLD;
     const minScale = query.minScale ?? DEFAULT_MIN_SCALE;
-    checkNumber('threshold', threshold, -1e9, 1e9, false);
+    const normalization = query.normalization ?? DEFAULT_NORMALIZATION;
+    // COLUMN_CENTERED and MAX matrices lie in [-1, 1] with their largest entry at 1: a threshold
+    // above 1 marks nothing and one below 0 marks the noise floor, so every SNR would be
+    // meaningless. NONE compares raw values, whose scale is the network's own.
+    const unit = normalization !== 'NONE';
+    if (!Number.isFinite(threshold) || (unit && (threshold < 0 || threshold > 1)))
+      throw badInput(
+        'threshold',
+        threshold,
+        unit
+          ? `must be a number in [0, 1] with normalization ${normalization} (its entries are at most 1; NONE takes any finite number)`
+          : 'must be a finite number',
+      );
     checkNumber('minScale', minScale, 0, 1, false);
-    return {
-      threshold,
-      minScale,
-      normalization: query.normalization ?? DEFAULT_NORMALIZATION,
-    };
+    return { threshold, minScale, normalization };
   }
 
   private toFilterResult(

@@ -273,4 +273,12 @@ export class ProbeEvent {
   filters!: FilterSummary[] | null;
   @Field(() => String, { nullable: true, description: 'FAILED (or QUEUED for a retry).' })
   error!: string | null;
+  @Field(() => String, { nullable: true, description: 'CANCELLING and CANCELLED: why.' })
+  reason!: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'CANCELLED by request while running: batches that finished after the cancel was committed (the one in progress then counts), 0 or 1 when the probe stopped within a batch.',
+  })
+  batchesAfterCancel!: number | null;
 }

@@ -31,6 +31,8 @@ import {
   TrainingRunConnection,
 } from './training-run.type.js';
 
+const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+
 type Data = SubscribeResolverData<
   unknown,
   { runId?: string; afterSequence?: number | null },
@@ -101,7 +103,7 @@ export class TrainingRunResolver {
 
   @Mutation(() => TrainingRun, {
     description:
-      'A queued run never starts; a running one stops at its next batch (CONFLICT once finished).',
+      'A queued run ends CANCELLED at once; a running one answers CANCELLING and stops at the end of the batch in progress (CANCELLED), keeping the checkpoint of its last completed epoch. Cancelling a CANCELLING run answers it again; a finished one is a CONFLICT.',
   })
   cancelRun(@Arg('id', () => ID) id: string): Promise<TrainingRun> {
     return this.service.cancel(decodeIntId(id, 'TrainingRun', 'id'), id);
@@ -109,7 +111,7 @@ export class TrainingRunResolver {
 
   @Subscription(() => TrainingEvent, {
     description:
-      "A run's events: replays those after `afterSequence` (default: all), then live; completes when the run ends.",
+      "A run's events: replays those after `afterSequence` (default: all), then live; completes when the run ends, at once when it has ended and nothing is left to replay. NOT_FOUND for an unknown run; an `afterSequence` past the last event is BAD_USER_INPUT naming the last sequence.",
     subscribe: ({ args, context }: Data) =>
       context.services.runs.progress(args.runId as string, args.afterSequence),
   })
@@ -137,6 +139,7 @@ export class TrainingRunResolver {
       sizeBytes: (p.sizeBytes as number | undefined) ?? null,
       error: (p.error as string | undefined) ?? null,
       reason: (p.reason as string | undefined) ?? null,
+      batchesAfterCancel: numberOrNull(p.batchesAfterCancel),
       backend: (p.backend as string | undefined) ?? null,
       device: (p.device as string | undefined) ?? null,
       finalTestSR: (p.finalTestSR as number | undefined) ?? null,
@@ -145,7 +148,8 @@ export class TrainingRunResolver {
   }
 
   @Subscription(() => RunUpdate, {
-    description: 'Status changes of every run after `afterSequence` (default: from now on).',
+    description:
+      'Status changes of every run after `afterSequence` (default: from now on); one past the last event (`runUpdatesSequence`) is BAD_USER_INPUT.',
     subscribe: ({ args, context }: Data) => context.services.runs.updates(args.afterSequence),
   })
   runUpdated(

@@ -16,13 +16,15 @@ import {
   type RunStatus,
 } from '../../store/schema/index.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
-import { badInput, checkNumber, conflict, notFound } from '../errors.js';
+import { badInput, checkNumber, notFound } from '../errors.js';
+import { cancelSubject, FINAL_STATUSES } from '../cancel.js';
+import { followTopic } from '../stream.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
 import type { StartTrainingInput } from './training-run.input.js';
 import { EpochMetric, TrainingRun } from './training-run.type.js';
 
-const TERMINAL: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = FINAL_STATUSES;
 
 /** Training runs: validation, queueing, cancellation and reads. */
 export class TrainingRunService {
@@ -216,34 +218,45 @@ export class TrainingRunService {
     return resolved;
   }
 
-  /** A queued run never starts; a running one stops at its next batch. Finished runs: CONFLICT. */
-  async cancel(key: number, id: string): Promise<TrainingRun> {
-    const run = await this.findOne(key);
-    if (!run) throw notFound('TrainingRun', id);
-    if (TERMINAL.includes(run.status))
-      throw conflict(`run ${id} is already ${run.status} and cannot be cancelled`, {
-        id,
-        status: run.status,
-      });
-    await this.store.db.transaction(async (tx) => {
-      if (await JobQueue.cancel(tx, { kind: 'train', runId: key }))
-        await recordStatus(
-          tx,
-          key,
-          'CANCELLED',
-          { finishedAt: new Date() },
-          { reason: 'cancelled before it started', epoch: run.epoch },
-        );
+  /**
+   * A queued run ends CANCELLED at once; a running one is CANCELLING until its engine stops, at
+   * the end of the batch in progress, keeping the checkpoint of its last completed epoch. A
+   * second cancel answers the same CANCELLING run; a finished run is a CONFLICT.
+   */
+  cancel(key: number, id: string): Promise<TrainingRun> {
+    return cancelSubject(this.store, {
+      noun: 'run',
+      typeName: 'TrainingRun',
+      id,
+      job: { kind: 'train', runId: key },
+      find: () => this.findOne(key),
+      lockedStatus: async (tx) => {
+        const [row] = await tx
+          .select({ status: trainingRuns.status })
+          .from(trainingRuns)
+          .where(eq(trainingRuns.id, key))
+          .for('update');
+        return row?.status;
+      },
+      record: (tx, status, fields, payload) => recordStatus(tx, key, status, fields, payload),
+      queuedPayload: (run) => ({ epoch: run.epoch }),
     });
-    return (await this.findOne(key))!;
   }
 
-  /** Replays a run's events after `afterSequence`, then streams them live; ends after the run ends. */
-  progress(runId: string, afterSequence: number | null | undefined): AsyncGenerator<StoredEvent> {
+  /**
+   * Replays a run's events after `afterSequence`, then streams them live; ends after the run
+   * ends. NOT_FOUND for a run that does not exist; see `followTopic` for `afterSequence`.
+   */
+  async progress(
+    runId: string,
+    afterSequence: number | null | undefined,
+  ): Promise<AsyncGenerator<StoredEvent>> {
     const key = decodeIntId(runId, 'TrainingRun', 'runId');
-    checkNumber('afterSequence', afterSequence ?? undefined, 0, 2 ** 31 - 1, true);
-    return this.bus.subscribe(runTopic(key), {
-      afterSequence: afterSequence ?? 0,
+    if (!(await this.findOne(key))) throw notFound('TrainingRun', runId);
+    return followTopic(this.bus, runTopic(key), {
+      afterSequence,
+      defaultAfter: 'start',
+      finished: async () => TERMINAL.includes((await this.findOne(key))!.status),
       until: (e) => e.type === 'status' && TERMINAL.includes(e.payload.status as RunStatus),
     });
   }
@@ -254,9 +267,7 @@ export class TrainingRunService {
   }
 
   /** Every run's status changes after `afterSequence` (default: only new ones). */
-  async updates(afterSequence: number | null | undefined): Promise<AsyncGenerator<StoredEvent>> {
-    checkNumber('afterSequence', afterSequence ?? undefined, 0, 2 ** 31 - 1, true);
-    const after = afterSequence ?? (await this.bus.lastSequence(RUNS_TOPIC));
-    return this.bus.subscribe(RUNS_TOPIC, { afterSequence: after });
+  updates(afterSequence: number | null | undefined): Promise<AsyncGenerator<StoredEvent>> {
+    return followTopic(this.bus, RUNS_TOPIC, { afterSequence, defaultAfter: 'present' });
   }
 }

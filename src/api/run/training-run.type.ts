@@ -8,11 +8,21 @@ import { Node } from '../relay/node.type.js';
 export enum RunStatus {
   QUEUED = 'QUEUED',
   RUNNING = 'RUNNING',
+  CANCELLING = 'CANCELLING',
   SUCCEEDED = 'SUCCEEDED',
   FAILED = 'FAILED',
   CANCELLED = 'CANCELLED',
 }
-registerEnumType(RunStatus, { name: 'RunStatus' });
+registerEnumType(RunStatus, {
+  name: 'RunStatus',
+  description: 'Of a run or a probe. SUCCEEDED, FAILED and CANCELLED are final.',
+  valuesConfig: {
+    CANCELLING: {
+      description:
+        'A cancel was committed while it ran; it stops at the end of the batch in progress and becomes CANCELLED.',
+    },
+  },
+});
 
 export enum ScheduleKind {
   COSINE = 'cosine',
@@ -217,7 +227,14 @@ export class TrainingEvent {
     description: 'FAILED (or QUEUED for a retry): the error.',
   })
   error!: string | null;
-  @Field(() => String, { nullable: true, description: 'CANCELLED: why.' }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: 'CANCELLING and CANCELLED: why.' })
+  reason!: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'CANCELLED by request while running: batches that finished after the cancel was committed (the one in progress then counts), 0 or 1 when the run stopped within a batch.',
+  })
+  batchesAfterCancel!: number | null;
   @Field(() => String, { nullable: true, description: 'RUNNING: the backend.' }) backend!:
     string | null;
   @Field(() => String, { nullable: true }) device!: string | null;

@@ -40,6 +40,18 @@ export const num = (x, digits = 3) =>
   typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(digits))) : '–';
 
 /** A date-time string in the reader's locale, or a dash. */
+/**
+ * A filter's SNR as the API gives it: a number, or null when it has no noise. Null is never shown
+ * as infinity: with no marks at all (signal 0 and noise 0, e.g. a threshold above every entry)
+ * there is nothing to divide.
+ */
+export const snrText = (filter) =>
+  filter.snr !== null
+    ? num(filter.snr)
+    : filter.signal === 0
+      ? 'none (no marks)'
+      : 'none (no noise)';
+
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
 
 /** Seconds between two ISO times (the second defaults to now), as "1m 05s". */
@@ -56,7 +68,7 @@ export function duration(from, to) {
 /** A link to a route: `link(['runs', id], 'text')` → `#/runs/<id>`. */
 export const href = (...parts) => `#/${parts.map(encodeURIComponent).join('/')}`;
 
-/** A status badge (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED). */
+/** A status badge (QUEUED, RUNNING, CANCELLING, SUCCEEDED, FAILED, CANCELLED). */
 export const badge = (status, props = {}) =>
   h('span', { class: `badge status-${String(status).toLowerCase()}`, ...props }, status);
 

@@ -22,6 +22,8 @@ export const jobs = pgTable(
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
+    /** When the first cancel was committed: the engine counts the batches finished after it. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
     lastError: text('last_error'),
     /** The API key's name that queued it (`anonymous` without keys): per-key queue caps. */
     requestedBy: text('requested_by').notNull().default('anonymous'),

@@ -13,7 +13,8 @@ import {
 import { architectures } from './architectures.sql.js';
 import { bytea } from './bytea.js';
 
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+/** CANCELLING: a cancel was committed while the job ran; CANCELLED follows within a batch. */
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'CANCELLING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** Phase 1: one training run of an architecture on a dataset. */
 export const trainingRuns = pgTable(

@@ -1,7 +1,7 @@
 // `#/filters/<id>`: one filter's correlation matrix, large, with its clusters and metrics.
 
 import { gql } from '../api.js';
-import { crumbs, errorBox, facts, h, href, num, pct, replace, runLink } from '../dom.js';
+import { crumbs, errorBox, facts, h, href, num, pct, replace, runLink, snrText } from '../dom.js';
 
 const FILTER = `query Filter($id: ID!) {
   node(id: $id) {
@@ -147,7 +147,7 @@ export async function filterView(ctx, id) {
           h('h2', null, 'Metrics'),
           facts(
             [
-              ['SNR', filter.noiseFree ? 'no noise (∞)' : num(filter.snr), 'filter-snr'],
+              ['SNR', snrText(filter), 'filter-snr'],
               ['Signal (marks inside clusters)', filter.signal, 'filter-signal'],
               ['Noise (marks outside)', filter.noise, 'filter-noise'],
               [

@@ -2,7 +2,19 @@
 // highest SNR first, silent filters marked.
 
 import { gql, subscribeEvents } from '../api.js';
-import { crumbs, debounce, errorBox, facts, h, href, num, pct, replace, runLink } from '../dom.js';
+import {
+  crumbs,
+  debounce,
+  errorBox,
+  facts,
+  h,
+  href,
+  num,
+  pct,
+  replace,
+  runLink,
+  snrText,
+} from '../dom.js';
 import { TERMINAL } from './run.js';
 
 const LAYERS = `query ProbeLayers($id: ID!) {
@@ -74,12 +86,7 @@ function card(filter, rank) {
     h(
       'div',
       { class: 'filter-card-metrics' },
-      h(
-        'span',
-        null,
-        'SNR ',
-        h('strong', null, filter.noiseFree ? '∞ (no noise)' : num(filter.snr)),
-      ),
+      h('span', null, 'SNR ', h('strong', { 'data-testid': 'card-snr' }, snrText(filter))),
       h('span', null, `signal ${filter.signal}, noise ${filter.noise}`),
       h('span', null, `prefers ${labels[filter.preferredLabel] ?? filter.preferredLabel}`),
       h('span', { class: 'clusters' }, clusters),
