@@ -62,7 +62,7 @@ export class ProbeResolver {
 
   @Mutation(() => Probe, {
     description:
-      'Validates, stores the probe and queues it (CONFLICT unless the run SUCCEEDED); watch it with `probeProgress`.',
+      'Validates, stores the probe and queues it (CONFLICT unless the run SUCCEEDED); watch it with `probeProgress`. See docs/METHOD.md#phase-2-sr-per-layer.',
   })
   startProbe(
     @Arg('input', () => StartProbeInput) input: StartProbeInput,
@@ -147,12 +147,22 @@ export class LayerProbeResolver {
     @Arg('orderBy', () => FilterOrder, { defaultValue: FilterOrder.INDEX }) orderBy: FilterOrder,
     @Arg('minSnr', () => Float, { nullable: true }) minSnr: number | null,
     @Arg('label', () => Int, { nullable: true }) label: number | null,
-    @Arg('threshold', () => Float, { defaultValue: 0.3 }) threshold: number,
+    @Arg('threshold', () => Float, {
+      defaultValue: 0.3,
+      description: 'A mark is N[i][j] >= threshold. See docs/METHOD.md#marks.',
+    })
+    threshold: number,
     @Arg('normalization', () => NormalizationKind, {
       defaultValue: NormalizationKind.COLUMN_CENTERED,
+      description: 'See docs/METHOD.md#normalised-matrix.',
     })
     normalization: NormalizationKind,
-    @Arg('minScale', () => Float, { defaultValue: 0.05 }) minScale: number,
+    @Arg('minScale', () => Float, {
+      defaultValue: 0.05,
+      description:
+        'Filters with scale < minScale are silent, in [0, 1]. See docs/METHOD.md#scale-and-silent-filters.',
+    })
+    minScale: number,
   ): Promise<ConnectionShape<FilterResult>> {
     return this.service.filters(layerProbe, {
       ...page,
