@@ -1,6 +1,6 @@
 /**
- * AFCC (shared/METHOD.md, "AFCC: keep only the clusters' connections"): each filter keeps only its
- * head weights to the labels of its own clusters.
+ * AFCC, applying the filter's cluster connections (docs/METHOD.md, "AFCC"): each filter keeps
+ * only its head weights to the labels of its own clusters.
  */
 import type { HeadShape } from './correlation.js';
 

@@ -1,5 +1,5 @@
 /**
- * Phase 3's contraction (shared/METHOD.md, "Phase 3: one filter at a time"): every filter's raw
+ * Phase 3's contraction (docs/METHOD.md, "Correlation matrix"): every filter's raw
  * correlation matrix, and the per-filter output fields that ablation needs, from a probed layer's
  * activations and its trained head. Plain typed arrays, no TensorFlow.js.
  *

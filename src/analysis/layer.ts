@@ -1,5 +1,5 @@
 /**
- * A probed layer's filters side by side (shared/METHOD.md, "Phase 3"): each filter's scale and
+ * A probed layer's filters side by side (docs/METHOD.md, "Phase 3"): each filter's scale and
  * silence, and the layer aggregates over its non-silent filters.
  */
 import { filterMetrics, maxAbs, type FilterMetrics, type FilterMetricsOptions } from './metrics.js';

@@ -1,5 +1,5 @@
 /**
- * One filter's metrics from its raw correlation matrix (shared/METHOD.md, "Phase 3"): preferred
+ * One filter's metrics from its raw correlation matrix (docs/METHOD.md, "Phase 3"): preferred
  * label, normalised matrix, marks, clusters, signal, noise, SNR. Computed in float64 from the stored
  * float32 matrix, so they can be recomputed for any threshold or normalisation.
  */

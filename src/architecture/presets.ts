@@ -1,7 +1,7 @@
 import type { ArchitectureSpec, Block } from './spec.js';
 
 /**
- * The presets of METHOD.md ("Architectures"): 3x3 same convolutions with batch norm and ReLU,
+ * The presets of docs/METHOD.md ("Architectures"): 3x3 same convolutions with batch norm and ReLU,
  * 2x2/2 max-pooling. VGG-16 and AVGG-16 exist for 32x32 inputs only; VGG-6 also for 28x28x1.
  */
 
@@ -46,7 +46,8 @@ export function vgg16(
   const rate = options.dropout ?? 0.5;
   return {
     name,
-    description: 'VGG-16: 13 conv + 3 dense layers, dropout before each hidden dense (METHOD.md)',
+    description:
+      'VGG-16: 13 conv + 3 dense layers, dropout before each hidden dense (docs/METHOD.md)',
     inputShape,
     labels,
     blocks: [
@@ -67,7 +68,7 @@ export function vgg6(
 ): ArchitectureSpec {
   return {
     name,
-    description: 'VGG-6: 5 conv + 1 dense layer (METHOD.md)',
+    description: 'VGG-6: 5 conv + 1 dense layer (docs/METHOD.md)',
     inputShape,
     labels,
     blocks: [conv(64), conv(64), P, conv(128), conv(128), P, conv(256), P],
@@ -94,7 +95,7 @@ export function avgg16(
   return {
     name,
     description:
-      'AVGG-16: the VGG-16 conv stack, last two poolings moved next to the output (METHOD.md)',
+      'AVGG-16: the VGG-16 conv stack, last two poolings moved next to the output (docs/METHOD.md)',
     inputShape,
     labels,
     blocks: [...blocks, ...pools],

@@ -10,8 +10,8 @@ const fashion = QUICK_DEFAULTS['fashion-mnist']!;
 /** `filterscope reproduce --help`. */
 export const REPRODUCE_USAGE = `usage: filterscope reproduce [options]
 
-Runs METHOD.md's three phases through the GraphQL API: trains a CNN (phase 1), trains a
-readout head on every conv layer (phase 2: SR per layer) and computes every filter's
+Runs the three phases of docs/METHOD.md through the GraphQL API: trains a CNN (phase 1),
+trains a readout head on every conv layer (phase 2: SR per layer) and computes every filter's
 correlation matrix, clusters, noise and SNR (phase 3), then writes a report folder.
 Progress goes to stderr; the report folder's path to stdout.
 
@@ -41,7 +41,7 @@ Data
   --image-size <px>  --channels <1|3>  --labels <n>  --data-seed <n>
                             procedural dataset options (server defaults 32, 3, 10, 1)
 
-Phase 1: training (left out: the server's defaults, METHOD.md's)
+Phase 1: training (left out: the server's defaults, docs/METHOD.md)
   --epochs <n>              fashion-mnist, mnist: ${fashion.epochs}; others: 30
   --batch-size <n>          128
   --lr <rate>               peak learning rate, 0.05

@@ -2,7 +2,7 @@ import type { ArchitectureSpec } from '../architecture/index.js';
 import { summarize } from '../architecture/index.js';
 
 /**
- * Where phase 2 reads a probed layer (shared/METHOD.md, "Phase 2", step 2), resolved from the spec
+ * Where phase 2 reads a probed layer (docs/METHOD.md, "Probe point"), resolved from the spec
  * alone: the conv layer's output after batch norm and activation, then after the pooling blocks
  * that immediately follow it (when `afterPooling`), then 2x2 max-pooled (stride 2, odd sides
  * floored) until the flattened size fits `maxFeatures`.

@@ -29,7 +29,7 @@ export type { ProbeOptions, ResolvedProbeOptions } from './probe-options.js';
 export { PROBE_DEFAULTS, resolveProbeOptions } from './probe-options.js';
 
 /**
- * Phases 2 and 3 of shared/METHOD.md on a phase-1 checkpoint: a dense head per probed conv layer
+ * Phases 2 and 3 of docs/METHOD.md on a phase-1 checkpoint: a dense head per probed conv layer
  * trained on the frozen network (SR per layer), then every filter's correlation matrix, metrics
  * and ablation score, the layer aggregates and AFCC.
  *

@@ -92,7 +92,9 @@ export class Architecture extends Node {
   @Field(() => String, { nullable: true })
   description!: string | null;
 
-  @Field({ description: 'True for the presets of METHOD.md, stored at first start.' })
+  @Field({
+    description: 'True for the presets (docs/METHOD.md#architectures), stored at first start.',
+  })
   preset!: boolean;
 
   @Field(() => [Int], { description: '[height, width, channels].' })

@@ -1,7 +1,8 @@
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
 
 @InputType({
-  description: "Phases 2 and 3 on a SUCCEEDED run; each left out takes METHOD.md's default.",
+  description:
+    'Phases 2 and 3 on a SUCCEEDED run; each left out takes its default. See docs/METHOD.md#head.',
 })
 export class StartProbeInput {
   @Field(() => ID, { description: 'A SUCCEEDED training run.' })
@@ -34,14 +35,15 @@ export class StartProbeInput {
 
   @Field({
     nullable: true,
-    description: 'Read each layer after the pooling blocks right after it (default true).',
+    description:
+      'Read each layer after the pooling blocks right after it (default true). See docs/METHOD.md#probe-point.',
   })
   afterPooling?: boolean;
 
   @Field(() => Int, {
     nullable: true,
     description:
-      'Largest flattened probe point, 1-16777216; extra 2x2 max-pooling until it fits (default 32768).',
+      'Largest flattened probe point, 1-16777216; extra 2x2 max-pooling until it fits (default 32768). See docs/METHOD.md#probe-point.',
   })
   maxFeatures?: number;
 

@@ -62,7 +62,7 @@ export class ProbeResolver {
 
   @Mutation(() => Probe, {
     description:
-      'Validates, stores the probe and queues it (CONFLICT unless the run SUCCEEDED); watch it with `probeProgress`.',
+      'Validates, stores the probe and queues it (CONFLICT unless the run SUCCEEDED); watch it with `probeProgress`. See docs/METHOD.md#phase-2-sr-per-layer.',
   })
   startProbe(
     @Arg('input', () => StartProbeInput) input: StartProbeInput,
@@ -152,14 +152,20 @@ export class LayerProbeResolver {
     @Arg('threshold', () => Float, {
       defaultValue: 0.3,
       description:
-        'A mark is a normalised entry >= threshold: in [0, 1] with COLUMN_CENTERED or MAX, any finite number with NONE.',
+        'A mark is a normalised entry N[i][j] >= threshold: in [0, 1] with COLUMN_CENTERED or MAX, any finite number with NONE. See docs/METHOD.md#marks.',
     })
     threshold: number,
     @Arg('normalization', () => NormalizationKind, {
       defaultValue: NormalizationKind.COLUMN_CENTERED,
+      description: 'See docs/METHOD.md#normalised-matrix.',
     })
     normalization: NormalizationKind,
-    @Arg('minScale', () => Float, { defaultValue: 0.05 }) minScale: number,
+    @Arg('minScale', () => Float, {
+      defaultValue: 0.05,
+      description:
+        'Filters with scale < minScale are silent, in [0, 1]. See docs/METHOD.md#scale-and-silent-filters.',
+    })
+    minScale: number,
   ): Promise<ConnectionShape<FilterResult>> {
     return this.service.filters(layerProbe, {
       ...page,

@@ -28,7 +28,7 @@ export enum NormalizationKind {
 registerEnumType(NormalizationKind, {
   name: 'Normalization',
   description:
-    "How a raw correlation matrix is normalised before thresholding. COLUMN_CENTERED: subtract each column's mean, divide by the largest |entry|; MAX: divide by the largest entry; NONE: as is.",
+    "How a raw correlation matrix is normalised before thresholding. COLUMN_CENTERED: subtract each column's mean over rows, divide by the largest |entry|; MAX: divide by the largest entry; NONE: as is. See docs/METHOD.md#normalised-matrix.",
 });
 
 export enum ProbeEventType {
@@ -40,7 +40,7 @@ export enum ProbeEventType {
 }
 registerEnumType(ProbeEventType, { name: 'ProbeEventType' });
 
-@ObjectType({ description: 'One epoch of a layer head (phase 2).' })
+@ObjectType({ description: 'One epoch of a layer head (phase 2). See docs/METHOD.md#head.' })
 export class HeadEpoch {
   @Field(() => Int, { description: '1-based.' }) epoch!: number;
   @Field(() => Float) trainLoss!: number;
@@ -57,9 +57,14 @@ export class HeadEpoch {
   }
 }
 
-@ObjectType({ description: "AFCC on a layer's head: only each filter's cluster connections kept." })
+@ObjectType({
+  description:
+    "AFCC (applying the filter's cluster connections) on a layer's head: each filter keeps only its head weights to the labels of its own clusters (default parameters), the bias is kept, nothing is retrained. See docs/METHOD.md#afcc.",
+})
 export class Afcc {
-  @Field(() => Float, { description: 'Kernel weights kept / all kernel weights, in [0, 1].' })
+  @Field(() => Float, {
+    description: 'Kernel weights kept / all kernel weights (bias excluded), in [0, 1].',
+  })
   keptFraction!: number;
   @Field(() => Int) kept!: number;
   @Field(() => Int) total!: number;
@@ -69,7 +74,10 @@ export class Afcc {
   srAfter!: number;
 }
 
-@ObjectType({ description: 'Labels a filter responds to together.' })
+@ObjectType({
+  description:
+    'Labels a filter singles out together: a connected component of the two-way marks among labels with a diagonal mark. See docs/METHOD.md#clusters.',
+})
 export class Cluster {
   @Field(() => [Int], { description: 'Label indices, ascending.' }) labels!: number[];
   @Field(() => [String], { description: "The dataset's names of `labels`." }) names!: string[];
@@ -77,7 +85,7 @@ export class Cluster {
 
 @ObjectType({
   description:
-    "A filter's raw correlation matrix: row = input (true) label, column = the output field averaged over that label's test images.",
+    "A filter's raw correlation matrix: row = input (true) label, column = the output field averaged over that label's test images (head weights of this filter only, no bias; logit units). Not a Pearson correlation. See docs/METHOD.md#correlation-matrix.",
 })
 export class CorrelationMatrix {
   /** Raw values, float32 row-major. */
@@ -106,7 +114,11 @@ export class CorrelationMatrix {
   }
 }
 
-@ObjectType({ implements: Node, description: 'Phases 2 and 3 on a SUCCEEDED training run.' })
+@ObjectType({
+  implements: Node,
+  description:
+    'Phases 2 and 3 on a SUCCEEDED training run: a readout head per probed conv layer (SR per layer), then every filter of those layers. See docs/METHOD.md#phase-2-sr-per-layer.',
+})
 export class Probe extends Node {
   key!: number;
   runKey!: number;
@@ -152,7 +164,7 @@ const num = (value: unknown): number | null => (typeof value === 'number' ? valu
 @ObjectType({
   implements: Node,
   description:
-    "One probed conv layer: its head's SR, and aggregates over its non-silent filters for the default parameters (null until the layer is done).",
+    "One probed conv layer: its head's SR, and aggregates over its non-silent filters for the default parameters (null until the layer is done). See docs/METHOD.md#layer-aggregates.",
 })
 export class LayerProbe extends Node {
   key!: number;
@@ -160,25 +172,48 @@ export class LayerProbe extends Node {
   layerKey!: number;
 
   @Field() layerName!: string;
-  @Field(() => Float, { nullable: true, description: 'SR(l): head test SR after its last epoch.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'SR(l): head test SR after its last epoch. See docs/METHOD.md#success-rate.',
+  })
   successRate!: number | null;
   @Field(() => [HeadEpoch]) history!: HeadEpoch[];
-  @Field(() => Float, { nullable: true }) meanClusterSize!: number | null;
-  @Field(() => Float, { nullable: true }) meanClustersPerFilter!: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'All cluster members / all clusters, in labels; null without clusters.',
+  })
+  meanClusterSize!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Clusters / non-silent filters.' })
+  meanClustersPerFilter!: number | null;
   @Field(() => Float, {
     nullable: true,
     description: 'Fraction of non-silent filters with at least one cluster.',
   })
   clusteredFraction!: number | null;
-  @Field(() => Float, { nullable: true }) meanNoise!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Noise marks / non-silent filters.' })
+  meanNoise!: number | null;
   @Field(() => Float, {
     nullable: true,
-    description: 'Total signal / total noise; null without noise.',
+    description:
+      'Total signal / total noise over the non-silent filters; null without noise. See docs/METHOD.md#layer-aggregates.',
   })
   snr!: number | null;
-  @Field(() => Int, { nullable: true }) silentFilters!: number | null;
-  @Field(() => Afcc, { nullable: true }) afcc!: Afcc | null;
-  @Field(() => [Int], { nullable: true, description: '[h, w, F] of the probe point.' })
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Filters with scale < 0.05, left out of the aggregates. See docs/METHOD.md#scale-and-silent-filters.',
+  })
+  silentFilters!: number | null;
+  @Field(() => Afcc, {
+    nullable: true,
+    description:
+      "AFCC (applying the filter's cluster connections) on this layer's head. See docs/METHOD.md#afcc.",
+  })
+  afcc!: Afcc | null;
+  @Field(() => [Int], {
+    nullable: true,
+    description: '[h, w, F] of the probe point. See docs/METHOD.md#probe-point.',
+  })
   probePointShape!: number[] | null;
   @Field({ description: 'True once its filters, aggregates and AFCC are stored.' })
   complete!: boolean;
@@ -210,25 +245,51 @@ export class LayerProbe extends Node {
 @ObjectType({
   implements: Node,
   description:
-    "One filter of a probed layer. Metrics are for the parameters given to `LayerProbe.filters` (defaults when reached otherwise); `ablation` is the head's test SR drop with this filter's readout zeroed.",
+    "One filter of a probed layer. Metrics are for the parameters given to `LayerProbe.filters` (defaults when reached otherwise); `ablation` is the head's test SR drop with this filter's readout zeroed. See docs/METHOD.md#phase-3-one-filter-at-a-time.",
 })
 export class FilterResult extends Node {
   key!: number;
   layerProbeKey!: number;
 
   @Field(() => Int) index!: number;
-  @Field(() => Float, { description: "max |M| / the layer's largest, in [0, 1]." }) scale!: number;
-  @Field({ description: 'scale < minScale.' }) silent!: boolean;
-  @Field(() => Int) preferredLabel!: number;
-  @Field(() => Float) preference!: number;
-  @Field(() => [Cluster]) clusters!: Cluster[];
-  @Field(() => Int) signal!: number;
-  @Field(() => Int) noise!: number;
-  @Field(() => Float, { nullable: true, description: 'signal / noise; null without noise.' })
+  @Field(() => Float, {
+    description:
+      "max |M| / the layer's largest, in [0, 1]. See docs/METHOD.md#scale-and-silent-filters.",
+  })
+  scale!: number;
+  @Field({ description: 'scale < minScale: left out of the layer aggregates.' }) silent!: boolean;
+  @Field(() => Int, {
+    description:
+      'The column of the raw matrix with the largest mean over rows. See docs/METHOD.md#preferred-label.',
+  })
+  preferredLabel!: number;
+  @Field(() => Float, {
+    description: "Fraction of rows whose largest raw entry is in preferredLabel's column.",
+  })
+  preference!: number;
+  @Field(() => [Cluster], { description: 'See docs/METHOD.md#clusters.' }) clusters!: Cluster[];
+  @Field(() => Int, {
+    description:
+      'Marks B[i][j] with i and j in the same cluster. See docs/METHOD.md#signal-noise-snr.',
+  })
+  signal!: number;
+  @Field(() => Int, {
+    description: 'Every other mark. See docs/METHOD.md#signal-noise-snr.',
+  })
+  noise!: number;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'signal / noise; null without noise. See docs/METHOD.md#signal-noise-snr.',
+  })
   snr!: number | null;
-  @Field() noiseFree!: boolean;
-  @Field(() => Float) ablation!: number;
-  @Field(() => CorrelationMatrix) correlation!: CorrelationMatrix;
+  @Field({ description: 'noise = 0 (also when there is no mark at all).' }) noiseFree!: boolean;
+  @Field(() => Float, {
+    description:
+      "Head test SR minus the SR with this filter's head weights zeroed (bias kept); may be negative. See docs/METHOD.md#ablation.",
+  })
+  ablation!: number;
+  @Field(() => CorrelationMatrix, { description: 'See docs/METHOD.md#correlation-matrix.' })
+  correlation!: CorrelationMatrix;
 }
 
 export const FilterResultConnection = Connection('FilterResult', FilterResult);

@@ -19,7 +19,10 @@ export class ScheduleInput {
   factor?: number;
 }
 
-@InputType({ description: "Phase-1 hyperparameters; each left out takes METHOD.md's default." })
+@InputType({
+  description:
+    'Phase-1 hyperparameters; each left out takes its default. See docs/METHOD.md#hyperparameters.',
+})
 export class HyperparametersInput {
   @Field(() => Int, { nullable: true, description: 'Default 30.' }) epochs?: number;
   @Field(() => Int, { nullable: true, description: 'Default 128.' }) batchSize?: number;
@@ -54,7 +57,8 @@ export class HyperparametersInput {
 }
 
 @InputType({
-  description: 'Options of the procedural dataset (ignored fields keep their defaults).',
+  description:
+    'Options of the procedural dataset (ignored fields keep their defaults). See docs/METHOD.md#procedural-dataset.',
 })
 export class DatasetOptionsInput {
   @Field(() => Int, { nullable: true, description: 'Side in pixels, 8-256 (default 32).' })

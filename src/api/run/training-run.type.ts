@@ -31,7 +31,8 @@ export enum ScheduleKind {
 }
 registerEnumType(ScheduleKind, {
   name: 'ScheduleKind',
-  description: 'Learning-rate schedule, stepped once per epoch.',
+  description:
+    'Learning-rate schedule, stepped once per epoch. See docs/METHOD.md#learning-rate-schedule.',
 });
 
 export enum Augmentation {
@@ -40,7 +41,8 @@ export enum Augmentation {
 }
 registerEnumType(Augmentation, {
   name: 'Augmentation',
-  description: 'CROP_FLIP: random crop after 4-pixel padding + horizontal flip.',
+  description:
+    'CROP_FLIP: random crop after zero padding (4 pixels at 32x32, the side / 8 at other sizes, at least 1) + horizontal flip. See docs/METHOD.md#inputs-and-augmentation.',
 });
 
 @ObjectType()
@@ -60,7 +62,10 @@ export class Schedule {
   factor!: number | null;
 }
 
-@ObjectType({ description: 'Phase-1 hyperparameters as the run uses them (defaults filled in).' })
+@ObjectType({
+  description:
+    'Phase-1 hyperparameters as the run uses them (defaults filled in). See docs/METHOD.md#hyperparameters.',
+})
 export class TrainingHyperparameters {
   @Field(() => Int) epochs!: number;
   @Field(() => Int) batchSize!: number;
@@ -97,7 +102,10 @@ export class TrainingHyperparameters {
   }
 }
 
-@ObjectType({ description: 'One finished epoch. SR = success rate (accuracy) in [0, 1].' })
+@ObjectType({
+  description:
+    'One finished epoch. SR = success rate (accuracy) in [0, 1]. See docs/METHOD.md#what-a-run-records.',
+})
 export class EpochMetric {
   @Field(() => Int, { description: '1-based.' }) epoch!: number;
   @Field(() => Float) trainLoss!: number;
@@ -117,7 +125,8 @@ export class EpochMetric {
 
 @ObjectType({
   implements: Node,
-  description: 'Phase 1: one training run of an architecture on a dataset.',
+  description:
+    'Phase 1: one training run of an architecture on a dataset. See docs/METHOD.md#phase-1-train.',
 })
 export class TrainingRun extends Node {
   key!: number;
