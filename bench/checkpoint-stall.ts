@@ -1,3 +1,4 @@
+import { resolveHyperparameters } from '../src/contract/hyperparameters.js';
 /**
  * How long the API's event loop stalls while a VGG-16-sized checkpoint (~120 MB) is written to
  * the embedded database, chunked (what the runner does) against one single row (the naive way).
@@ -36,7 +37,12 @@ async function main(): Promise<void> {
   });
   const [run] = await store.db
     .insert(trainingRuns)
-    .values({ architectureId: arch.key, dataset: 'procedural', hyperparameters: {}, epochs: 1 })
+    .values({
+      architectureId: arch.key,
+      dataset: 'procedural',
+      hyperparameters: resolveHyperparameters({ epochs: 1 }, { inputShape: [8, 8, 1] }),
+      epochs: 1,
+    })
     .returning();
   const bytes = new Uint8Array(SIZE);
   for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i & 0xff;

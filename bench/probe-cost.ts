@@ -7,8 +7,10 @@
 import { vgg6 } from '../src/architecture/presets.js';
 import { generateProcedural } from '../src/data/procedural.js';
 import { initBackend } from '../src/engine/backend.js';
+import { resolveHyperparameters } from '../src/contract/hyperparameters.js';
+import { planProbe } from '../src/contract/probe-options.js';
 import { probe } from '../src/engine/probe.js';
-import { MessageType, type OutboundMessage } from '../src/engine/protocol.js';
+import { MessageType, type OutboundMessage } from '../src/contract/protocol.js';
 import { train } from '../src/engine/train.js';
 
 async function main(): Promise<void> {
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
     {
       architecture: spec,
       dataset: { name: 'procedural' },
-      hyperparameters: { epochs: 1, batchSize: 64 },
+      hyperparameters: resolveHyperparameters({ epochs: 1, batchSize: 64 }, dataset),
     },
     dataset,
     {
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     const result = await probe(
       checkpoint!,
       dataset,
-      { ...options, layers: names },
+      planProbe({ ...options, layers: names }, { spec }),
       () => undefined,
     );
     return { seconds: (performance.now() - started) / 1000, forwardCalls: result.forwardCalls };

@@ -11,7 +11,9 @@ import { dataRoots } from '../src/data/catalog.js';
 import { loadDataset } from '../src/data/load.js';
 import { initBackend } from '../src/engine/backend.js';
 import type { EnginePort } from '../src/engine/port.js';
-import { MessageType, type OutboundMessage } from '../src/engine/protocol.js';
+import { MessageType, type OutboundMessage } from '../src/contract/protocol.js';
+import { resolveHyperparameters } from '../src/contract/hyperparameters.js';
+import { planProbe } from '../src/contract/probe-options.js';
 import { probe } from '../src/engine/probe.js';
 import { train } from '../src/engine/train.js';
 
@@ -55,7 +57,10 @@ async function main(): Promise<void> {
     {
       architecture: spec,
       dataset: { name: 'fashion-mnist' },
-      hyperparameters: { epochs: Number(values.epochs), batchSize: Number(values.batch) },
+      hyperparameters: resolveHyperparameters(
+        { epochs: Number(values.epochs), batchSize: Number(values.batch) },
+        dataset,
+      ),
     },
     dataset,
     port,
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
   const result = await probe(
     checkpoint!,
     dataset,
-    { headEpochs: Number(values['head-epochs']) },
+    planProbe({ headEpochs: Number(values['head-epochs']) }, { spec }),
     (event) => {
       if (event.type === 'layerSR')
         console.log(`phase 2 ${event.layer}: SR ${event.successRate.toFixed(3)}`);

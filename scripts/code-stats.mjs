@@ -36,7 +36,9 @@ for (const file of files) {
     if (ts.isAsExpression(node) || ts.isTypeAssertionExpression?.(node)) {
       const type = node.type;
       const isConst =
-        ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) && type.typeName.text === 'const';
+        ts.isTypeReferenceNode(type) &&
+        ts.isIdentifier(type.typeName) &&
+        type.typeName.text === 'const';
       if (!isConst) {
         casts++;
         castsPerFile.set(rel, (castsPerFile.get(rel) ?? 0) + 1);
@@ -54,7 +56,11 @@ for (const file of files) {
       let name = node.name?.getText?.(sf);
       if (!name && ts.isVariableDeclaration(node.parent)) name = node.parent.name.getText(sf);
       if (!name && ts.isPropertyAssignment(node.parent)) name = node.parent.name.getText(sf);
-      functions.push({ where: `${rel}:${start + 1}`, name: name ?? '(anonymous)', lines: end - start + 1 });
+      functions.push({
+        where: `${rel}:${start + 1}`,
+        name: name ?? '(anonymous)',
+        lines: end - start + 1,
+      });
     }
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
       const spec = node.moduleSpecifier.text;

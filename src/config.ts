@@ -1,8 +1,5 @@
 import { resolve } from 'node:path';
-
-/** Compute backends (engine/backend.ts); listed here so the API process never loads TensorFlow.js. */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+import { BACKEND_CHOICES, type BackendChoice } from './contract/backends.js';
 
 /** Everything filterscope reads from the environment, typed and validated in one place. */
 export interface Config {

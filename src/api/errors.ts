@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { ContractIssue } from '../contract/checks.js';
 
 /** Error codes a client can act on (extensions.code). */
 export type ErrorCode =
@@ -54,28 +55,47 @@ export const rateLimited = (message: string, extra: Record<string, unknown> = {}
     extensions: { code: 'RATE_LIMITED', http: { status: 429 }, ...extra },
   });
 
+/** An inclusive range, `min` exclusive with `above`; `integer` for whole numbers only. */
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+  readonly integer?: boolean;
+  readonly above?: boolean;
+}
+
 /**
- * Throws BAD_USER_INPUT naming `field` unless `value` is absent or a finite number (an integer if
- * `integer`) in [min, max] (`openMin`: (min, max]).
+ * Throws BAD_USER_INPUT naming `field` unless `value` is absent or a finite number in `range`.
  */
-export function checkNumber(
-  field: string,
-  value: number | undefined | null,
-  min: number,
-  max: number,
-  integer: boolean,
-  openMin = false,
-): void {
+export function checkRange(field: string, value: number | undefined | null, range: Range): void {
   if (value === undefined || value === null) return;
   const ok =
     Number.isFinite(value) &&
-    (integer ? Number.isInteger(value) : true) &&
-    (openMin ? value > min : value >= min) &&
-    value <= max;
+    (!range.integer || Number.isInteger(value)) &&
+    (range.above ? value > range.min : value >= range.min) &&
+    value <= range.max;
   if (!ok)
     throw badInput(
       field,
       value,
-      `must be ${integer ? 'an integer' : 'a number'} in ${openMin ? '(' : '['}${min}, ${max}]`,
+      `must be ${range.integer ? 'an integer' : 'a number'} in ${range.above ? '(' : '['}${range.min}, ${range.max}]`,
     );
+}
+
+/**
+ * A value that broke the contract where it entered the API, as BAD_USER_INPUT naming the input
+ * field: `prefix` is where the contract's value sits in the input (e.g. `input.hyperparameters`).
+ */
+export function fromContract(issue: ContractIssue, prefix: string): GraphQLError {
+  const field = issue.path ? (prefix ? `${prefix}.${issue.path}` : issue.path) : prefix;
+  return badInput(field, issue.value, issue.why);
+}
+
+/** Runs `fn`, turning a ContractIssue it throws into BAD_USER_INPUT under `prefix`. */
+export function enteringContract<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ContractIssue) throw fromContract(error, prefix);
+    throw error;
+  }
 }

@@ -1,10 +1,11 @@
-import type { EventBus, StoredEvent } from '../events/bus.js';
-import { badInput, checkNumber } from './errors.js';
+import type { StoredEvent, Topic } from '../contract/events.js';
+import type { EventBus } from '../events/bus.js';
+import { badInput, checkRange } from './errors.js';
 
 /** The largest sequence a client may send (the column is an int4). */
 const MAX_SEQUENCE = 2 ** 31 - 1;
 
-export interface FollowOptions {
+export interface FollowOptions<E> {
   /** The client's `afterSequence`; absent: `defaultAfter`. */
   readonly afterSequence: number | null | undefined;
   /** Where an absent `afterSequence` starts: `start` replays everything, `present` only new events. */
@@ -15,7 +16,7 @@ export interface FollowOptions {
    */
   readonly finished?: () => Promise<boolean>;
   /** Ends the stream after yielding an event for which this returns true (the final event). */
-  readonly until?: (event: StoredEvent) => boolean;
+  readonly until?: (event: StoredEvent<E>) => boolean;
 }
 
 /**
@@ -26,12 +27,12 @@ export interface FollowOptions {
  * for events that will never come (a client that lost its socket between the final event and
  * `complete` resubscribes exactly so).
  */
-export async function followTopic(
+export async function followTopic<E>(
   bus: EventBus,
-  topic: string,
-  options: FollowOptions,
-): Promise<AsyncGenerator<StoredEvent>> {
-  checkNumber('afterSequence', options.afterSequence, 0, MAX_SEQUENCE, true);
+  topic: Topic<E>,
+  options: FollowOptions<E>,
+): Promise<AsyncGenerator<StoredEvent<E>>> {
+  checkRange('afterSequence', options.afterSequence, { min: 0, max: MAX_SEQUENCE, integer: true });
   const finished = (await options.finished?.()) ?? false;
   const last = await bus.lastSequence(topic);
   const after = options.afterSequence ?? (options.defaultAfter === 'start' ? 0 : last);
@@ -42,10 +43,10 @@ export async function followTopic(
       `is beyond the last event of this stream (its last sequence is ${last})`,
       { lastSequence: last },
     );
-  if (finished && after >= last) return nothing();
+  if (finished && after >= last) return nothing<E>();
   return bus.subscribe(topic, { afterSequence: after, until: options.until });
 }
 
-async function* nothing(): AsyncGenerator<StoredEvent> {
+async function* nothing<E>(): AsyncGenerator<StoredEvent<E>> {
   return;
 }

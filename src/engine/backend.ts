@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendChoice, BackendName } from '../contract/backends.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import type { WasmBackendPackage } from './wasm-threads.js';
 import { startWasmBackend, threadsFromEnv } from './wasm-threads.js';
@@ -7,16 +8,6 @@ import { startWasmBackend, threadsFromEnv } from './wasm-threads.js';
  * Compute backend selection. `auto` takes the first of tensorflow-gpu, tensorflow, wasm, cpu
  * that loads. The chosen backend and device are reported so that every run records them.
  */
-
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_CHOICES: readonly BackendChoice[] = [
-  'auto',
-  'tensorflow-gpu',
-  'tensorflow',
-  'wasm',
-  'cpu',
-];
 
 export interface BackendInfo {
   readonly name: BackendName;

@@ -1,7 +1,8 @@
 import type { ArchitectureSpec } from '../architecture/index.js';
 import type { ChannelStats } from '../data/types.js';
 import type { NamedArray } from './optimizer.js';
-import type { DatasetRequest, EpochMetrics, TrainHyperparameters } from './protocol.js';
+import type { TrainHyperparameters } from '../contract/hyperparameters.js';
+import type { DatasetRequest, EpochMetrics } from '../contract/protocol.js';
 
 /**
  * Phase-1 checkpoints as one Uint8Array, so a checkpoint is a single transferable buffer and a

@@ -2,10 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice } from './backend.js';
+import type { BackendChoice } from '../contract/backends.js';
 import { SharedCancel } from './cancel.js';
-import type { InboundMessage, OutboundMessage } from './protocol.js';
-import { MessageType, TERMINAL_TYPES, validateInbound, validateOutbound } from './protocol.js';
+import type { InboundMessage, OutboundMessage } from '../contract/protocol.js';
+import {
+  MessageType,
+  TERMINAL_TYPES,
+  validateInbound,
+  validateOutbound,
+} from '../contract/protocol.js';
 
 /**
  * Transport for the engine. The engine only sees `EnginePort` (post, onMessage); this file holds

@@ -15,11 +15,11 @@ import {
 } from './model.js';
 import { BatchClock, batchesAfterCancel, type CancelSignal } from './cancel.js';
 import { SgdOptimizer } from './optimizer.js';
-import { resolveHyperparameters } from './hyperparameters.js';
 import type { EnginePort } from './port.js';
-import type { Augmentation, EpochMetrics, TrainHyperparameters, TrainJobSpec } from './protocol.js';
-import { MessageType, validateMessage } from './protocol.js';
-import { learningRateAt } from './schedule.js';
+import type { Augmentation, TrainHyperparameters } from '../contract/hyperparameters.js';
+import type { EpochMetrics, TrainJobSpec } from '../contract/protocol.js';
+import { MessageType, validateMessage } from '../contract/protocol.js';
+import { learningRateAt } from '../contract/schedule.js';
 
 /**
  * Phase 1 of METHOD.md: train the whole network on the training split, with per-epoch metrics
@@ -74,7 +74,7 @@ export async function train(
   validateMessage({ type: MessageType.Start, job, resumeFrom: null });
   const spec = job.architecture;
   checkDatasetFits(job, dataset);
-  const hp = resolveHyperparameters(job.hyperparameters, dataset.inputShape);
+  const hp = job.hyperparameters;
   const trainCount = trainExampleCount(hp, dataset);
   const trainSplit: Split =
     trainCount === dataset.train.count ? dataset.train : firstExamples(dataset.train, trainCount);
@@ -109,7 +109,6 @@ export async function train(
       backend: backend.name,
       device: backend.device,
       threads: backend.threads,
-      hyperparameters: hp,
       trainExamples: trainCount,
       testExamples: dataset.test.count,
       resumedFromEpoch: resume ? resume.epoch : null,

@@ -6,14 +6,15 @@ import { DatasetUnavailableError, loadDataset } from '../data/load.js';
 import { DatasetFileError } from '../data/idx.js';
 import type { ProceduralOptions } from '../data/procedural.js';
 import type { LoadedDataset } from '../data/types.js';
-import type { BackendChoice, BackendInfo } from './backend.js';
-import { BACKEND_CHOICES, initBackend } from './backend.js';
+import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../contract/backends.js';
+import type { BackendInfo } from './backend.js';
+import { initBackend } from './backend.js';
 import { SharedCancel } from './cancel.js';
 import type { EnginePort } from './port.js';
 import { threadPort } from './port.js';
 import { probe } from './probe.js';
-import type { ProbeMessage, StartMessage } from './protocol.js';
-import { MessageType } from './protocol.js';
+import type { ProbeMessage, StartMessage } from '../contract/protocol.js';
+import { MessageType } from '../contract/protocol.js';
 import { train } from './train.js';
 
 /**
@@ -47,11 +48,11 @@ export function loadOptionsFor(
   const { name, options = {} } = message.job.dataset;
   const trainCap =
     message.type === MessageType.Probe
-      ? message.job.options.maxTrainExamples
+      ? message.job.plan.options.maxTrainExamples
       : message.job.hyperparameters?.maxTrainExamples;
   const testCap =
     message.type === MessageType.Probe
-      ? message.job.options.maxTestExamples
+      ? message.job.plan.options.maxTestExamples
       : message.job.hyperparameters?.maxTestExamples;
   return {
     roots: dataRoots(dataPath),
@@ -107,19 +108,19 @@ export function serveEngine(
 
   async function run(message: StartMessage | ProbeMessage): Promise<void> {
     try {
-      if (!(BACKEND_CHOICES as readonly string[]).includes(backendChoice)) {
+      if (!isBackendChoice(backendChoice)) {
         throw new Error(
           `FILTERSCOPE_BACKEND must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backendChoice)}`,
         );
       }
-      const backend = await deps.initBackend(backendChoice as BackendChoice);
+      const backend = await deps.initBackend(backendChoice);
       const options = loadOptionsFor(message, process.env.FILTERSCOPE_DATA);
       const dataset = await deps.loadDataset(message.job.dataset.name, options);
       if (message.type === MessageType.Probe) {
         const result = await probe(
           message.checkpoint,
           dataset,
-          message.job.options,
+          message.job.plan,
           (event) =>
             port.post({
               type: MessageType.ProbeEvent,

@@ -1,29 +1,23 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { StoredEvent, Topic } from '../contract/events.js';
 import type { Db, Store } from '../store/db.js';
-import { events, eventTopics } from '../store/schema/index.js';
+import { events, eventTopics, type EventRow } from '../store/schema/index.js';
 import { TopicFeed } from './feed.js';
 import { NOTIFY_CHANNEL } from './topics.js';
 
-/** An event as clients and listeners see it: plain JSON (ISO time). */
-export interface StoredEvent {
-  readonly topic: string;
-  readonly sequence: number;
-  readonly type: string;
-  readonly payload: Record<string, unknown>;
-  readonly at: string;
-}
+export type { StoredEvent } from '../contract/events.js';
 
 /**
  * Appends one event to `topic` inside the caller's transaction, with the next per-topic sequence
  * number, and NOTIFYs `topic sequence` (delivered at commit, so listeners never see an event
  * whose state is not yet visible). Payloads go in the row, never in the NOTIFY (8000-byte cap).
  */
-export async function appendEvent(
+export async function appendEvent<E, K extends keyof E & string>(
   tx: Db,
-  topic: string,
-  type: string,
-  payload: Record<string, unknown>,
-): Promise<StoredEvent> {
+  topic: Topic<E>,
+  type: K,
+  payload: E[K],
+): Promise<void> {
   const [counter] = await tx
     .insert(eventTopics)
     .values({ topic, lastSequence: 1 })
@@ -33,9 +27,25 @@ export async function appendEvent(
     })
     .returning({ sequence: eventTopics.lastSequence });
   const sequence = counter!.sequence;
-  const [row] = await tx.insert(events).values({ topic, sequence, type, payload }).returning();
+  // Every payload of every topic is one of AnyPayload: E[K] is, by the Topic<E> it came with.
+  await tx
+    .insert(events)
+    .values({ topic, sequence, type, payload: payload as EventRow['payload'] });
   await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, ${`${topic} ${sequence}`})`);
-  return { topic, sequence, type, payload, at: row!.createdAt.toISOString() };
+}
+
+/**
+ * A stored row as an event of its topic. The one place rows become typed events: only
+ * `appendEvent` writes the table, and it takes each topic's own types and payloads.
+ */
+function eventOf<E>(row: EventRow): StoredEvent<E> {
+  return {
+    topic: row.topic,
+    sequence: row.sequence,
+    type: row.type,
+    payload: row.payload,
+    at: row.createdAt.toISOString(),
+  } as unknown as StoredEvent<E>;
 }
 
 /**
@@ -52,11 +62,11 @@ interface Waiter {
   wake: (() => void) | null;
 }
 
-export interface SubscribeOptions {
+export interface SubscribeOptions<E> {
   /** Only events with a larger sequence; 0 (default) replays the topic from its start. */
   readonly afterSequence?: number;
   /** Ends the stream after yielding an event for which this returns true. */
-  readonly until?: (event: StoredEvent) => boolean;
+  readonly until?: (event: StoredEvent<E>) => boolean;
 }
 
 /**
@@ -66,7 +76,7 @@ export interface SubscribeOptions {
  */
 export class EventBus {
   private readonly waiters = new Set<Waiter>();
-  private readonly feeds = new Map<string, TopicFeed>();
+  private readonly feeds = new Map<string, TopicFeed<unknown>>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private unlisten: (() => Promise<void>) | null = null;
   private closed = false;
@@ -136,14 +146,17 @@ export class EventBus {
   }
 
   /** Replays `topic` after `afterSequence`, then streams new events as they are committed. */
-  async *subscribe(topic: string, options: SubscribeOptions = {}): AsyncGenerator<StoredEvent> {
+  async *subscribe<E>(
+    topic: Topic<E>,
+    options: SubscribeOptions<E> = {},
+  ): AsyncGenerator<StoredEvent<E>> {
     let last = options.afterSequence ?? 0;
     const feed = this.feedOf(topic);
     feed.users++;
     try {
       let failingSince: number | null = null;
       while (!this.closed) {
-        let batch: StoredEvent[];
+        let batch: readonly StoredEvent<E>[];
         try {
           // Live subscribers share the feed's reads; one further behind replays from the rows.
           if (feed.after(last) === null) await feed.refresh(false);
@@ -175,15 +188,15 @@ export class EventBus {
     }
   }
 
-  private feedOf(topic: string): TopicFeed {
-    let feed = this.feeds.get(topic);
+  private feedOf<E>(topic: Topic<E>): TopicFeed<E> {
+    let feed = this.feeds.get(topic) as TopicFeed<E> | undefined;
     if (!feed) {
-      feed = new TopicFeed(
+      feed = new TopicFeed<E>(
         topic,
         (after, limit) => this.readAfter(topic, after, limit),
         () => this.lastSequence(topic),
       );
-      this.feeds.set(topic, feed);
+      this.feeds.set(topic, feed as TopicFeed<unknown>);
     }
     return feed;
   }
@@ -198,20 +211,14 @@ export class EventBus {
   }
 
   /** Events of `topic` with a sequence above `after`, in order. */
-  async readAfter(topic: string, after: number, limit: number): Promise<StoredEvent[]> {
+  async readAfter<E>(topic: Topic<E>, after: number, limit: number): Promise<StoredEvent<E>[]> {
     const rows = await this.store.db
       .select()
       .from(events)
       .where(and(eq(events.topic, topic), gt(events.sequence, after)))
       .orderBy(asc(events.sequence))
       .limit(limit);
-    return rows.map((r) => ({
-      topic: r.topic,
-      sequence: r.sequence,
-      type: r.type,
-      payload: r.payload,
-      at: r.createdAt.toISOString(),
-    }));
+    return rows.map((r) => eventOf<E>(r));
   }
 
   private sleep(waiter: Waiter, timeoutMs: number): Promise<void> {

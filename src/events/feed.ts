@@ -1,4 +1,4 @@
-import type { StoredEvent } from './bus.js';
+import type { StoredEvent } from '../contract/events.js';
 
 /** Events of one topic kept in memory for its live subscribers. */
 const KEEP = 1000;
@@ -9,10 +9,10 @@ const KEEP = 1000;
  * memory. Without it, every subscriber read the database on every event (200 subscribers: 200
  * reads per event). Subscribers further behind than the tail replay from the database themselves.
  */
-export class TopicFeed {
+export class TopicFeed<E> {
   /** The last sequence read into `recent` (-1 until the first read). */
   private last = -1;
-  private recent: StoredEvent[] = [];
+  private recent: StoredEvent<E>[] = [];
   private reading: Promise<void> | null = null;
   private again = false;
   private readAt = 0;
@@ -22,7 +22,7 @@ export class TopicFeed {
 
   constructor(
     readonly topic: string,
-    private readonly read: (after: number, limit: number) => Promise<StoredEvent[]>,
+    private readonly read: (after: number, limit: number) => Promise<StoredEvent<E>[]>,
     private readonly lastSequence: () => Promise<number>,
   ) {}
 
@@ -30,7 +30,7 @@ export class TopicFeed {
    * Events after `after` from memory, or null when memory does not reach back that far (the
    * caller replays from the database) or the feed has not read yet.
    */
-  after(after: number): StoredEvent[] | null {
+  after(after: number): StoredEvent<E>[] | null {
     if (this.last < 0) return null;
     const first = this.recent[0]?.sequence ?? this.last + 1;
     if (after + 1 < first) return null;

@@ -1,7 +1,7 @@
 import type { EngineWorker } from '../engine/port.js';
 import type { EventBus } from '../events/bus.js';
-import { jobTopic } from '../events/topics.js';
-import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
+import { jobTopic, type StatusDetails } from '../contract/events.js';
+import { MessageType, type InboundMessage, type OutboundMessage } from '../contract/protocol.js';
 import type { Logger } from '../log.js';
 import type { Db, Store } from '../store/db.js';
 import type { JobRow, RunStatus } from '../store/schema/index.js';
@@ -27,13 +27,13 @@ export type JobOutcome = 'succeeded' | 'failed' | 'retrying' | 'cancelled' | 're
 /** What a job works on (its run or probe): how it is named in events and records a status. */
 export interface JobSubject {
   /** Ids for the queue's events, e.g. `{ runId }`. */
-  readonly ids: Record<string, unknown>;
+  readonly ids: { readonly runId?: number; readonly probeId?: number };
   /** Sets the subject's status and row fields and appends its status event(s), in `tx`. */
   recordStatus(
     tx: Db,
     status: RunStatus,
     fields: { readonly error?: string; readonly finishedAt?: Date },
-    payload: Record<string, unknown>,
+    payload: StatusDetails,
   ): Promise<void>;
 }
 
@@ -42,7 +42,7 @@ export async function cancelIn(
   tx: Db,
   job: JobRow,
   subject: JobSubject,
-  payload: Record<string, unknown> = {},
+  payload: StatusDetails = {},
   fields: { readonly error?: string } = {},
 ): Promise<void> {
   await JobQueue.finish(tx, job.id, 'cancelled');
@@ -59,7 +59,7 @@ export async function recordCancelled(
   store: Store,
   job: JobRow,
   subject: JobSubject,
-  payload: Record<string, unknown> = {},
+  payload: StatusDetails = {},
 ): Promise<JobOutcome> {
   await store.db.transaction((tx) => cancelIn(tx, job, subject, payload));
   return 'cancelled';

@@ -1,9 +1,11 @@
-import { eq, inArray, sql } from 'drizzle-orm';
-import { MessageType, type InboundMessage, type OutboundMessage } from '../engine/protocol.js';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { probeTopic } from '../contract/events.js';
+import type { ProbeEvent } from '../contract/probe-events.js';
+import type { ProbePlan } from '../contract/probe-options.js';
+import { checkProbePoint } from '../contract/probe-points.js';
+import { MessageType, type InboundMessage, type OutboundMessage } from '../contract/protocol.js';
 import { appendEvent } from '../events/bus.js';
-import { probeTopic } from '../events/topics.js';
-import type { Db } from '../store/db.js';
-import type { FilterSummary } from '../engine/probe.js';
+import type { Db, Store } from '../store/db.js';
 import {
   architectures,
   filterResults,
@@ -11,40 +13,27 @@ import {
   probes,
   trainingRuns,
   type JobRow,
-  type RunStatus,
+  type LayerProbeRow,
+  type ProbeRow,
 } from '../store/schema/index.js';
 import { loadLatestCheckpoint } from './checkpoint-store.js';
-import { JobQueue } from './queue.js';
 import {
   attemptsExhausted,
   cancelIn,
   driveEngine,
   recordCancelled,
   recordFailed,
-  type JobSubject,
   type JobContext,
   type JobOutcome,
+  type JobSubject,
 } from './engine-job.js';
-
-/** Writes a probe's status and its `status` event in the caller's transaction. */
-export async function recordProbeStatus(
-  tx: Db,
-  probeId: number,
-  status: RunStatus,
-  fields: Partial<typeof probes.$inferInsert>,
-  payload: Record<string, unknown> = {},
-): Promise<void> {
-  await tx
-    .update(probes)
-    .set({ status, ...fields })
-    .where(eq(probes.id, probeId));
-  await appendEvent(tx, probeTopic(probeId), 'status', { status, ...payload });
-}
+import { JobQueue } from './queue.js';
+import { recordProbeStatus } from './status.js';
 
 /**
- * Runs one claimed probe job (phases 2 and 3 on the run's last checkpoint) in an engine thread.
- * A probe has no checkpoints of its own: an interrupted one starts again from the beginning, so
- * its partial rows are cleared first.
+ * Runs one claimed probe job (phases 2 and 3 on the run's last checkpoint) in an engine thread,
+ * with the plan the API made when the probe was started. A probe has no checkpoints of its own:
+ * an interrupted one starts again from the beginning, so its partial results are cleared first.
  */
 export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutcome> {
   const { store } = ctx;
@@ -52,8 +41,8 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
   const [probe] = await store.db.select().from(probes).where(eq(probes.id, probeId));
   const subject: JobSubject = {
     ids: { probeId },
-    recordStatus: (tx, status, fields, payload) =>
-      recordProbeStatus(tx, probeId, status, fields, payload),
+    recordStatus: (tx, status, fields, details) =>
+      recordProbeStatus(tx, probeId, status, fields, details),
   };
   const fail = (error: string) => recordFailed(store, job, probe ? subject : null, error);
   if (!probe) return fail(`probe ${probeId} no longer exists`);
@@ -67,142 +56,90 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
   const checkpoint = run ? await loadLatestCheckpoint(store, run.id) : null;
   if (!run || !arch || !checkpoint)
     return fail(`run ${probe.runId} has no complete checkpoint to probe`);
-
   const layerRows = await store.db
     .select()
     .from(layerProbes)
-    .where(eq(layerProbes.probeId, probeId));
-  const layerIds = new Map(layerRows.map((l) => [l.layerName, l.id]));
-  // Start over: results of an interrupted attempt are incomplete.
-  await store.db.transaction(async (tx) => {
-    if (layerRows.length > 0) {
-      await tx.delete(filterResults).where(
-        inArray(
-          filterResults.layerProbeId,
-          layerRows.map((l) => l.id),
-        ),
-      );
-    }
-    await tx
-      .update(layerProbes)
-      .set({
-        successRate: null,
-        history: [],
-        aggregates: null,
-        afcc: null,
-        probePoint: null,
-        complete: false,
-      })
-      .where(eq(layerProbes.probeId, probeId));
-  });
+    .where(eq(layerProbes.probeId, probeId))
+    .orderBy(asc(layerProbes.id));
+  const plan = planOf(probe, layerRows);
+  if (typeof plan === 'string') return fail(plan);
+  await clearResults(store, layerRows);
+
   const log = ctx.log.child({ jobId: job.id, probeId, attempt: job.attempts });
   log.info('probe job starting', { checkpointEpoch: checkpoint.epoch });
-  const topic = probeTopic(probeId);
-  const layerId = (name: unknown): number => {
-    const id = layerIds.get(String(name));
-    if (id === undefined)
-      throw new Error(
-        `engine reported layer ${String(name)}, which probe ${probeId} does not probe`,
-      );
-    return id;
+  const recorder = new ProbeRecorder(store, job, probe, layerRows, subject);
+  const start: InboundMessage = {
+    type: MessageType.Probe,
+    job: {
+      architecture: arch.spec,
+      dataset: { name: run.dataset, options: run.datasetOptions },
+      plan,
+    },
+    checkpoint: checkpoint.bytes,
   };
+  return driveEngine(job, ctx, log, subject, start, (message) => recorder.record(message));
+}
 
-  const handle = async (message: OutboundMessage): Promise<JobOutcome | null> => {
+/**
+ * The plan stored when the probe was started: its options and the probe point of each layer,
+ * in network order. A probe planned by an older filterscope (its rows lack full probe points)
+ * cannot run: the reason comes back as a string.
+ */
+function planOf(probe: ProbeRow, layerRows: readonly LayerProbeRow[]): ProbePlan | string {
+  const byName = new Map(layerRows.map((l) => [l.layerName, l.probePoint]));
+  const points = probe.options.layers.map((name) => byName.get(name));
+  try {
+    points.forEach((point, i) => checkProbePoint(point, `points[${i}]`));
+  } catch {
+    return `probe ${probe.id} was planned by an older filterscope (its probe points are incomplete): start a new probe`;
+  }
+  return { options: probe.options, points: points.filter((p) => p !== null && p !== undefined) };
+}
+
+/** Clears what an interrupted attempt stored: the probe starts over. */
+async function clearResults(store: Store, layerRows: readonly LayerProbeRow[]): Promise<void> {
+  if (layerRows.length === 0) return;
+  const ids = layerRows.map((l) => l.id);
+  await store.db.transaction(async (tx) => {
+    await tx.delete(filterResults).where(inArray(filterResults.layerProbeId, ids));
+    await tx
+      .update(layerProbes)
+      .set({ successRate: null, history: [], aggregates: null, afcc: null, complete: false })
+      .where(inArray(layerProbes.id, ids));
+  });
+}
+
+/** Turns one probe job's engine messages into rows and events, each in its transaction. */
+class ProbeRecorder {
+  private readonly layerIds: Map<string, number>;
+  private readonly topic;
+
+  constructor(
+    private readonly store: Store,
+    private readonly job: JobRow,
+    private readonly probe: ProbeRow,
+    layerRows: readonly LayerProbeRow[],
+    private readonly subject: JobSubject,
+  ) {
+    this.layerIds = new Map(layerRows.map((l) => [l.layerName, l.id]));
+    this.topic = probeTopic(probe.id);
+  }
+
+  /** Records `message`; the job's outcome once it is terminal, else null. */
+  async record(message: OutboundMessage): Promise<JobOutcome | null> {
     switch (message.type) {
-      case MessageType.ProbeEvent: {
-        const event = message.event as unknown as Record<string, unknown> & { type: string };
-        await store.db.transaction(async (tx) => {
-          switch (event.type) {
-            case 'started': {
-              const fields = {
-                backend: String(event.backend),
-                device: typeof event.device === 'string' ? event.device : null,
-                startedAt: probe.startedAt ?? new Date(),
-                error: null,
-              };
-              // A cancel committed since the claim: the probe stays CANCELLING.
-              if (await JobQueue.cancelPending(tx, job.id))
-                await tx.update(probes).set(fields).where(eq(probes.id, probeId));
-              else
-                await recordProbeStatus(tx, probeId, 'RUNNING', fields, {
-                  attempt: job.attempts,
-                  backend: event.backend,
-                  trainExamples: event.trainExamples,
-                  testExamples: event.testExamples,
-                });
-              return;
-            }
-            case 'headEpoch': {
-              const entry = {
-                epoch: event.epoch,
-                trainLoss: event.trainLoss,
-                testSR: event.testSR,
-                learningRate: event.learningRate,
-              };
-              await tx
-                .update(layerProbes)
-                .set({ history: sql`${layerProbes.history} || ${JSON.stringify([entry])}::jsonb` })
-                .where(eq(layerProbes.id, layerId(event.layer)));
-              await appendEvent(tx, topic, 'headEpoch', { layer: event.layer, ...entry });
-              return;
-            }
-            case 'layerSR':
-              await tx
-                .update(layerProbes)
-                .set({ successRate: Number(event.successRate) })
-                .where(eq(layerProbes.id, layerId(event.layer)));
-              await appendEvent(tx, topic, 'layerSR', {
-                layer: event.layer,
-                successRate: event.successRate,
-              });
-              return;
-            case 'filters': {
-              const id = layerId(event.layer);
-              const filters = event.filters as FilterSummary[];
-              if (filters.length > 0) {
-                await tx.insert(filterResults).values(
-                  filters.map(({ matrix, ...metrics }) => ({
-                    ...metrics,
-                    layerProbeId: id,
-                    labels: Math.round(Math.sqrt(matrix.length)),
-                    matrix: new Uint8Array(Float32Array.from(matrix).buffer),
-                  })),
-                );
-              }
-              // The metrics ride along (the raw matrices stay in the rows): a client sees each
-              // filter's result as it is stored without a query.
-              await appendEvent(tx, topic, 'filters', {
-                layer: event.layer,
-                indices: filters.map((f) => f.index),
-                filters: filters.map(({ matrix: _matrix, ...metrics }) => metrics),
-              });
-              return;
-            }
-            case 'layerDone':
-              await tx
-                .update(layerProbes)
-                .set({
-                  aggregates: event.aggregates as Record<string, unknown>,
-                  afcc: event.afcc as Record<string, unknown>,
-                  probePoint: event.probePoint as Record<string, unknown>,
-                  complete: true,
-                })
-                .where(eq(layerProbes.id, layerId(event.layer)));
-              await appendEvent(tx, topic, 'layerDone', { layer: event.layer });
-              return;
-          }
-        });
+      case MessageType.ProbeEvent:
+        await this.store.db.transaction((tx) => this.event(tx, message.event));
         return null;
-      }
       case MessageType.ProbeFinished:
-        return store.db.transaction(async (tx): Promise<JobOutcome> => {
+        return this.store.db.transaction(async (tx): Promise<JobOutcome> => {
           // A cancel that was answered never ends SUCCEEDED (see the training job).
-          if (await JobQueue.cancelPending(tx, job.id)) {
-            await cancelIn(tx, job, subject);
+          if (await JobQueue.cancelPending(tx, this.job.id)) {
+            await cancelIn(tx, this.job, this.subject);
             return 'cancelled';
           }
-          await JobQueue.finish(tx, job.id, 'succeeded');
-          await recordProbeStatus(tx, probeId, 'SUCCEEDED', {
+          await JobQueue.finish(tx, this.job.id, 'succeeded');
+          await recordProbeStatus(tx, this.probe.id, 'SUCCEEDED', {
             forwardCalls: message.forwardCalls,
             finishedAt: new Date(),
           });
@@ -210,9 +147,9 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
         });
       case MessageType.Cancelled:
         return recordCancelled(
-          store,
-          job,
-          subject,
+          this.store,
+          this.job,
+          this.subject,
           message.batchesAfterCancel === undefined
             ? {}
             : { batchesAfterCancel: message.batchesAfterCancel },
@@ -220,16 +157,89 @@ export async function runProbeJob(job: JobRow, ctx: JobContext): Promise<JobOutc
       default:
         return null;
     }
-  };
+  }
 
-  const start: InboundMessage = {
-    type: MessageType.Probe,
-    job: {
-      architecture: arch.spec,
-      dataset: { name: run.dataset, options: run.datasetOptions },
-      options: probe.options,
-    },
-    checkpoint: checkpoint.bytes,
-  } as InboundMessage;
-  return driveEngine(job, ctx, log, subject, start, handle);
+  private layerId(name: string): number {
+    const id = this.layerIds.get(name);
+    if (id === undefined)
+      throw new Error(`engine reported layer ${name}, which probe ${this.probe.id} does not probe`);
+    return id;
+  }
+
+  private async event(tx: Db, event: ProbeEvent): Promise<void> {
+    switch (event.type) {
+      case 'started': {
+        const fields = {
+          backend: event.backend,
+          device: event.device ?? null,
+          startedAt: this.probe.startedAt ?? new Date(),
+          error: null,
+        };
+        // A cancel committed since the claim: the probe stays CANCELLING.
+        if (await JobQueue.cancelPending(tx, this.job.id))
+          await tx.update(probes).set(fields).where(eq(probes.id, this.probe.id));
+        else
+          await recordProbeStatus(tx, this.probe.id, 'RUNNING', fields, {
+            attempt: this.job.attempts,
+            backend: event.backend,
+            trainExamples: event.trainExamples,
+            testExamples: event.testExamples,
+          });
+        return;
+      }
+      case 'headEpoch': {
+        const entry = {
+          epoch: event.epoch,
+          trainLoss: event.trainLoss,
+          testSR: event.testSR,
+          learningRate: event.learningRate,
+        };
+        await tx
+          .update(layerProbes)
+          .set({ history: sql`${layerProbes.history} || ${JSON.stringify([entry])}::jsonb` })
+          .where(eq(layerProbes.id, this.layerId(event.layer)));
+        await appendEvent(tx, this.topic, 'headEpoch', { layer: event.layer, ...entry });
+        return;
+      }
+      case 'layerSR':
+        await tx
+          .update(layerProbes)
+          .set({ successRate: event.successRate })
+          .where(eq(layerProbes.id, this.layerId(event.layer)));
+        await appendEvent(tx, this.topic, 'layerSR', {
+          layer: event.layer,
+          successRate: event.successRate,
+        });
+        return;
+      case 'filters': {
+        const id = this.layerId(event.layer);
+        if (event.filters.length > 0) {
+          await tx.insert(filterResults).values(
+            event.filters.map(({ matrix, ...metrics }) => ({
+              ...metrics,
+              layerProbeId: id,
+              labels: Math.round(Math.sqrt(matrix.length)),
+              matrix: new Uint8Array(Float32Array.from(matrix).buffer),
+            })),
+          );
+        }
+        // The metrics ride along (the raw matrices stay in the rows): a client sees each
+        // filter's result as it is stored without a query.
+        await appendEvent(tx, this.topic, 'filters', {
+          layer: event.layer,
+          indices: event.filters.map((f) => f.index),
+          filters: event.filters.map(({ matrix: _matrix, ...metrics }) => metrics),
+        });
+        return;
+      }
+      case 'layerDone':
+        // The probe point was stored with the plan; the engine's copy is not written back.
+        await tx
+          .update(layerProbes)
+          .set({ aggregates: event.aggregates, afcc: event.afcc, complete: true })
+          .where(eq(layerProbes.id, this.layerId(event.layer)));
+        await appendEvent(tx, this.topic, 'layerDone', { layer: event.layer });
+        return;
+    }
+  }
 }

@@ -1,7 +1,6 @@
 import { and, count, eq, sql } from 'drizzle-orm';
-import { rateLimited } from '../api/errors.js';
 import { appendEvent, notifyTopic } from '../events/bus.js';
-import { JOBS_TOPIC, jobTopic } from '../events/topics.js';
+import { JOBS_TOPIC, jobTopic } from '../contract/events.js';
 import type { Db, Store } from '../store/db.js';
 import { jobs, type JobKind, type JobRow } from '../store/schema/index.js';
 
@@ -28,25 +27,18 @@ export class JobQueue {
     readonly leaseMs: number,
   ) {}
 
-  /**
-   * Queues a job in the caller's transaction and wakes idle runners at commit. With
-   * `maxQueuedPerRequester`, refuses (RATE_LIMITED) when its requester already has that many
-   * queued jobs; concurrent launches by one key may overshoot by the number in flight.
-   */
-  static async enqueue(tx: Db, job: NewJob, maxQueuedPerRequester?: number): Promise<JobRow> {
+  /** Jobs that `requestedBy` has queued and that have not started (per-key caps). */
+  static async queuedBy(tx: Db, requestedBy: string): Promise<number> {
+    const [queued] = await tx
+      .select({ n: count() })
+      .from(jobs)
+      .where(and(eq(jobs.requestedBy, requestedBy), eq(jobs.status, 'queued')));
+    return Number(queued?.n ?? 0);
+  }
+
+  /** Queues a job in the caller's transaction and wakes idle runners at commit. */
+  static async enqueue(tx: Db, job: NewJob): Promise<JobRow> {
     const requestedBy = job.requestedBy ?? 'anonymous';
-    if (maxQueuedPerRequester !== undefined) {
-      const [queued] = await tx
-        .select({ n: count() })
-        .from(jobs)
-        .where(and(eq(jobs.requestedBy, requestedBy), eq(jobs.status, 'queued')));
-      const n = Number(queued?.n ?? 0);
-      if (n >= maxQueuedPerRequester)
-        throw rateLimited(
-          `${requestedBy} already has ${n} queued jobs (the limit per key is ${maxQueuedPerRequester}): wait for some to start or cancel them`,
-          { limit: maxQueuedPerRequester, queued: n },
-        );
-    }
     const [row] = await tx
       .insert(jobs)
       .values({
@@ -214,7 +206,7 @@ export class JobQueue {
     tx: Db,
     job: JobRow,
     error: string,
-    subject: Record<string, unknown>,
+    subject: { readonly runId?: number; readonly probeId?: number },
     /** Another attempt would fail the same way: fail now. */
     permanent = false,
   ): Promise<boolean> {

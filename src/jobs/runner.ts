@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { EngineWorker } from '../engine/port.js';
 import type { EventBus } from '../events/bus.js';
-import { JOBS_TOPIC } from '../events/topics.js';
+import { JOBS_TOPIC } from '../contract/events.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
 import { JobQueue } from './queue.js';

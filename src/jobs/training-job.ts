@@ -1,19 +1,22 @@
 import { eq, sql } from 'drizzle-orm';
 import {
   MessageType,
+  type CheckpointMessage,
   type EpochMetrics,
+  type FinishedMessage,
   type InboundMessage,
   type OutboundMessage,
-} from '../engine/protocol.js';
+  type StartedMessage,
+} from '../contract/protocol.js';
 import { appendEvent } from '../events/bus.js';
-import { RUNS_TOPIC, runTopic } from '../events/topics.js';
-import type { Db } from '../store/db.js';
+import { runTopic } from '../contract/events.js';
+import type { Store } from '../store/db.js';
 import {
   architectures,
   runMetrics,
   trainingRuns,
   type JobRow,
-  type RunStatus,
+  type TrainingRunRow,
 } from '../store/schema/index.js';
 import {
   completeCheckpoint,
@@ -22,6 +25,7 @@ import {
   writeCheckpointChunks,
 } from './checkpoint-store.js';
 import { JobQueue } from './queue.js';
+import { recordRunStatus } from './status.js';
 import {
   attemptsExhausted,
   cancelIn,
@@ -37,22 +41,6 @@ export type { JobOutcome } from './engine-job.js';
 
 export type TrainingJobContext = JobContext;
 
-/** Writes a run's status, the run's own event and the all-runs event, in the caller's transaction. */
-export async function recordStatus(
-  tx: Db,
-  runId: number,
-  status: RunStatus,
-  fields: Partial<typeof trainingRuns.$inferInsert>,
-  payload: Record<string, unknown>,
-): Promise<void> {
-  await tx
-    .update(trainingRuns)
-    .set({ status, ...fields })
-    .where(eq(trainingRuns.id, runId));
-  await appendEvent(tx, runTopic(runId), 'status', { status, ...payload });
-  await appendEvent(tx, RUNS_TOPIC, 'status', { runId, status, ...payload });
-}
-
 /**
  * Runs one claimed training job in an engine thread and turns each engine message into rows and
  * events. An epoch's metrics are written together with its checkpoint, so that a runner killed
@@ -64,7 +52,8 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
   const [run] = await store.db.select().from(trainingRuns).where(eq(trainingRuns.id, runId));
   const subject: JobSubject = {
     ids: { runId },
-    recordStatus: (tx, status, fields, payload) => recordStatus(tx, runId, status, fields, payload),
+    recordStatus: (tx, status, fields, details) =>
+      recordRunStatus(tx, runId, status, fields, details),
   };
   if (!run) return recordFailed(store, job, null, `run ${runId} no longer exists`);
   if (job.cancelRequested) return recordCancelled(store, job, subject, { epoch: run.epochsDone });
@@ -74,43 +63,49 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
     .select()
     .from(architectures)
     .where(eq(architectures.id, run.architectureId));
+  if (!arch) return recordFailed(store, job, subject, `run ${runId} has no architecture`);
   await dropIncompleteCheckpoints(store, runId);
   const resume = await loadLatestCheckpoint(store, runId);
   const jobLog = log.child({ jobId: job.id, runId, attempt: job.attempts });
   jobLog.info('training job starting', { resumeFromEpoch: resume?.epoch ?? null });
 
-  const pending = new Map<number, EpochMetrics>();
+  const recorder = new TrainingRecorder(store, job, run, subject);
+  const start: InboundMessage = {
+    type: MessageType.Start,
+    job: {
+      architecture: arch.spec,
+      dataset: { name: run.dataset, options: run.datasetOptions },
+      hyperparameters: run.hyperparameters,
+    },
+    resumeFrom: resume?.bytes ?? null,
+  };
+  return driveEngine(job, ctx, jobLog, subject, start, (message) => recorder.record(message));
+}
 
-  const handle = async (message: OutboundMessage): Promise<JobOutcome | null> => {
+/** Turns one training job's engine messages into rows and events, each in its transaction. */
+class TrainingRecorder {
+  /** Epoch metrics waiting for their checkpoint (they are committed together). */
+  private readonly pending = new Map<number, EpochMetrics>();
+  private readonly runId: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly job: JobRow,
+    private readonly run: TrainingRunRow,
+    private readonly subject: JobSubject,
+  ) {
+    this.runId = run.id;
+  }
+
+  /** Records `message`; the job's outcome once it is terminal, else null. */
+  async record(message: OutboundMessage): Promise<JobOutcome | null> {
     switch (message.type) {
-      case MessageType.Started: {
-        const fields = {
-          backend: message.backend,
-          device: message.device,
-          threads: message.threads,
-          hyperparameters: message.hyperparameters as unknown as Record<string, unknown>,
-          trainExamples: message.trainExamples,
-          testExamples: message.testExamples,
-          startedAt: run.startedAt ?? new Date(),
-          error: null,
-        };
-        await store.db.transaction(async (tx) => {
-          // A cancel committed since the claim: the run stays CANCELLING (the engine is told).
-          if (await JobQueue.cancelPending(tx, job.id))
-            await tx.update(trainingRuns).set(fields).where(eq(trainingRuns.id, runId));
-          else
-            await recordStatus(tx, runId, 'RUNNING', fields, {
-              backend: message.backend,
-              device: message.device,
-              attempt: job.attempts,
-              resumedFromEpoch: message.resumedFromEpoch,
-            });
-        });
+      case MessageType.Started:
+        await this.started(message);
         return null;
-      }
       case MessageType.Step:
-        await store.db.transaction((tx) =>
-          appendEvent(tx, runTopic(runId), 'step', {
+        await this.store.db.transaction((tx) =>
+          appendEvent(tx, runTopic(this.runId), 'step', {
             epoch: message.epoch,
             batch: message.batch,
             batches: message.batches,
@@ -119,73 +114,15 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
         );
         return null;
       case MessageType.Epoch:
-        pending.set(message.epoch, message.metrics);
+        this.pending.set(message.epoch, message.metrics);
         return null;
-      case MessageType.Checkpoint: {
-        const metrics = pending.get(message.epoch);
-        pending.delete(message.epoch);
-        const checkpointId = await writeCheckpointChunks(
-          store,
-          runId,
-          message.epoch,
-          message.bytes,
-        );
-        await store.db.transaction(async (tx) => {
-          await completeCheckpoint(tx, runId, checkpointId, run.keepCheckpoints);
-          if (metrics) {
-            await tx
-              .insert(runMetrics)
-              .values({ runId, ...metrics })
-              .onConflictDoNothing();
-            await appendEvent(tx, runTopic(runId), 'epoch', { ...metrics });
-          }
-          await tx
-            .update(trainingRuns)
-            .set({
-              epochsDone: message.epoch,
-              ...(metrics
-                ? {
-                    bestTestSR: sql`greatest(coalesce(${trainingRuns.bestTestSR}, 0), ${metrics.testSR})`,
-                  }
-                : {}),
-            })
-            .where(eq(trainingRuns.id, runId));
-          await appendEvent(tx, runTopic(runId), 'checkpoint', {
-            epoch: message.epoch,
-            sizeBytes: message.bytes.byteLength,
-          });
-        });
+      case MessageType.Checkpoint:
+        await this.checkpoint(message);
         return null;
-      }
       case MessageType.Finished:
-        return store.db.transaction(async (tx): Promise<JobOutcome> => {
-          // A cancel committed before this point wins: cancelRun answered CANCELLING, and a
-          // cancel that was answered must never end SUCCEEDED. Every epoch is kept.
-          if (await JobQueue.cancelPending(tx, job.id)) {
-            await cancelIn(tx, job, subject, { epoch: message.epochs });
-            return 'cancelled';
-          }
-          await JobQueue.finish(tx, job.id, 'succeeded');
-          await recordStatus(
-            tx,
-            runId,
-            'SUCCEEDED',
-            {
-              finalTestSR: message.finalTestSR,
-              bestTestSR: message.bestTestSR,
-              epochsDone: message.epochs,
-              finishedAt: new Date(),
-            },
-            {
-              finalTestSR: message.finalTestSR,
-              bestTestSR: message.bestTestSR,
-              bestEpoch: message.bestEpoch,
-            },
-          );
-          return 'succeeded';
-        });
+        return this.finished(message);
       case MessageType.Cancelled:
-        return recordCancelled(store, job, subject, {
+        return recordCancelled(this.store, this.job, this.subject, {
           epoch: message.epoch,
           ...(message.batchesAfterCancel === undefined
             ? {}
@@ -194,16 +131,95 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
       default:
         return null;
     }
-  };
+  }
 
-  const start: InboundMessage = {
-    type: MessageType.Start,
-    job: {
-      architecture: arch!.spec,
-      dataset: { name: run.dataset, options: run.datasetOptions },
-      hyperparameters: run.hyperparameters as never,
-    },
-    resumeFrom: resume?.bytes ?? null,
-  };
-  return driveEngine(job, ctx, jobLog, subject, start, handle);
+  private async started(message: StartedMessage): Promise<void> {
+    const fields = {
+      backend: message.backend,
+      device: message.device,
+      threads: message.threads,
+      trainExamples: message.trainExamples,
+      testExamples: message.testExamples,
+      startedAt: this.run.startedAt ?? new Date(),
+      error: null,
+    };
+    await this.store.db.transaction(async (tx) => {
+      // A cancel committed since the claim: the run stays CANCELLING (the engine is told).
+      if (await JobQueue.cancelPending(tx, this.job.id))
+        await tx.update(trainingRuns).set(fields).where(eq(trainingRuns.id, this.runId));
+      else
+        await recordRunStatus(tx, this.runId, 'RUNNING', fields, {
+          backend: message.backend,
+          device: message.device,
+          attempt: this.job.attempts,
+          resumedFromEpoch: message.resumedFromEpoch,
+        });
+    });
+  }
+
+  private async checkpoint(message: CheckpointMessage): Promise<void> {
+    const { runId } = this;
+    const metrics = this.pending.get(message.epoch);
+    this.pending.delete(message.epoch);
+    const checkpointId = await writeCheckpointChunks(
+      this.store,
+      runId,
+      message.epoch,
+      message.bytes,
+    );
+    await this.store.db.transaction(async (tx) => {
+      await completeCheckpoint(tx, runId, checkpointId, this.run.keepCheckpoints);
+      if (metrics) {
+        await tx
+          .insert(runMetrics)
+          .values({ runId, ...metrics })
+          .onConflictDoNothing();
+        await appendEvent(tx, runTopic(runId), 'epoch', metrics);
+      }
+      await tx
+        .update(trainingRuns)
+        .set({
+          epochsDone: message.epoch,
+          ...(metrics
+            ? {
+                bestTestSR: sql`greatest(coalesce(${trainingRuns.bestTestSR}, 0), ${metrics.testSR})`,
+              }
+            : {}),
+        })
+        .where(eq(trainingRuns.id, runId));
+      await appendEvent(tx, runTopic(runId), 'checkpoint', {
+        epoch: message.epoch,
+        sizeBytes: message.bytes.byteLength,
+      });
+    });
+  }
+
+  private finished(message: FinishedMessage): Promise<JobOutcome> {
+    return this.store.db.transaction(async (tx): Promise<JobOutcome> => {
+      // A cancel committed before this point wins: cancelRun answered CANCELLING, and a cancel
+      // that was answered must never end SUCCEEDED. Every epoch is kept.
+      if (await JobQueue.cancelPending(tx, this.job.id)) {
+        await cancelIn(tx, this.job, this.subject, { epoch: message.epochs });
+        return 'cancelled';
+      }
+      await JobQueue.finish(tx, this.job.id, 'succeeded');
+      await recordRunStatus(
+        tx,
+        this.runId,
+        'SUCCEEDED',
+        {
+          finalTestSR: message.finalTestSR,
+          bestTestSR: message.bestTestSR,
+          epochsDone: message.epochs,
+          finishedAt: new Date(),
+        },
+        {
+          finalTestSR: message.finalTestSR,
+          bestTestSR: message.bestTestSR,
+          bestEpoch: message.bestEpoch,
+        },
+      );
+      return 'succeeded';
+    });
+  }
 }

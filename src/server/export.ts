@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { decodeIntId } from '../api/relay/global-id.js';
 import { notFound } from '../api/errors.js';
 import type { Services } from '../api/services.js';
-import type { FilterResult } from '../api/probe/probe.type.js';
+import type { FilterResult } from '../api/probe/filter.type.js';
 import { clusterText, csvField, FILTER_COLUMNS, type CsvValue } from '../csv.js';
 import { sendJson } from './http.js';
 
@@ -70,7 +70,7 @@ export async function serveExport(
       const key = decodeIntId(id, 'Probe', 'id');
       const probe = await services.probes.findOne(key);
       if (!probe) throw notFound('Probe', id);
-      const layers = await services.probes.layersOf(probe);
+      const layers = await services.probes.findLayers(probe);
       const json = file === 'filters.json';
       start(
         res,
@@ -84,7 +84,7 @@ export async function serveExport(
         );
       let first = true;
       for (const layer of layers) {
-        for await (const f of services.probes.allFilters(layer)) {
+        for await (const f of services.filters.all(layer)) {
           const record = filterRecord(layer.layerName, f);
           if (json) {
             const withMatrix = {

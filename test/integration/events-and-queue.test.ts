@@ -1,7 +1,9 @@
+import { resolveHyperparameters } from '../../src/contract/hyperparameters.js';
 import 'reflect-metadata';
 import { sql } from 'drizzle-orm';
 import { ArchitectureService } from '../../src/api/architecture/architecture.service.js';
-import { appendEvent, EventBus, type StoredEvent } from '../../src/events/bus.js';
+import type { StoredEvent, Topic } from '../../src/contract/events.js';
+import { appendEvent, EventBus } from '../../src/events/bus.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import type { Store } from '../../src/store/db.js';
 import { jobs, trainingRuns } from '../../src/store/schema/index.js';
@@ -26,7 +28,12 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
     });
     const [run] = await store.db
       .insert(trainingRuns)
-      .values({ architectureId: arch.key, dataset: 'procedural', hyperparameters: {}, epochs: 1 })
+      .values({
+        architectureId: arch.key,
+        dataset: 'procedural',
+        hyperparameters: resolveHyperparameters({ epochs: 1 }, { inputShape: [8, 8, 1] }),
+        epochs: 1,
+      })
       .returning();
     runId = run!.id;
   });
@@ -35,12 +42,14 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
     await cleanup?.();
   });
 
-  const publish = (topic: string, n: number) =>
+  /** A topic of this test's own: `tick` events numbered by `n`. */
+  type Ticks = { readonly tick: { readonly n: number } };
+  const publish = (topic: Topic<Ticks>, n: number) =>
     store.db.transaction((tx) => appendEvent(tx, topic, 'tick', { n }));
 
   it('numbers events per topic from 1, without gaps, under concurrent writers', async () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => publish(i % 2 ? 'a' : 'b', i)));
-    for (const topic of ['a', 'b']) {
+    for (const topic of ['a', 'b'] as Topic<Ticks>[]) {
       const rows = await bus.readAfter(topic, 0, 100);
       expect(rows.map((r) => r.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     }
@@ -48,8 +57,11 @@ describe.each(databaseKinds())('events and jobs on %s', (kind) => {
 
   it('replays after afterSequence, then streams live events woken by NOTIFY, with no gap or duplicate', async () => {
     for (let i = 0; i < 5; i++) await publish('live', i);
-    const received: StoredEvent[] = [];
-    const stream = bus.subscribe('live', { afterSequence: 2, until: (e) => e.payload.n === 9 });
+    const received: StoredEvent<Ticks>[] = [];
+    const stream = bus.subscribe('live' as Topic<Ticks>, {
+      afterSequence: 2,
+      until: (e) => e.payload.n === 9,
+    });
     const reading = (async () => {
       for await (const event of stream) received.push(event);
     })();

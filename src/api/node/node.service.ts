@@ -1,5 +1,6 @@
 import type { ArchitectureService } from '../architecture/architecture.service.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
+import type { FilterService } from '../probe/filter.service.js';
 import type { ProbeService } from '../probe/probe.service.js';
 import type { TrainingRunService } from '../run/training-run.service.js';
 import { isKey, parseGlobalId, parseKey } from '../relay/global-id.js';
@@ -12,6 +13,7 @@ export class NodeService {
     private readonly datasets: DatasetService,
     private readonly runs: TrainingRunService,
     private readonly probes: ProbeService,
+    private readonly filters: FilterService,
   ) {}
 
   async findOne(id: string): Promise<Node | null> {
@@ -30,9 +32,9 @@ export class NodeService {
       case 'Probe':
         return isKey(key) ? this.probes.findOne(key) : null;
       case 'LayerProbe':
-        return isKey(key) ? this.probes.findLayerProbe(key) : null;
+        return isKey(key) ? this.probes.findLayer(key) : null;
       case 'FilterResult':
-        return isKey(key) ? this.probes.findFilter(key) : null;
+        return isKey(key) ? this.filters.findOne(key) : null;
     }
   }
 

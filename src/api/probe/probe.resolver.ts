@@ -1,7 +1,7 @@
 import {
   Arg,
-  Ctx,
   Args,
+  Ctx,
   FieldResolver,
   Float,
   ID,
@@ -13,25 +13,21 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
-import type { StoredEvent } from '../../events/bus.js';
+import type { ProbeEvents, StoredEvent } from '../../contract/events.js';
 import { Layer } from '../architecture/architecture.type.js';
+import type { ArchitectureService } from '../architecture/architecture.service.js';
+import type { GraphQLContext } from '../context.js';
+import { mustExist } from '../lookup.js';
 import { PageArgs, type ConnectionShape } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
-import { RunStatus, TrainingRun } from '../run/training-run.type.js';
-import type { GraphQLContext } from '../schema.js';
+import type { TrainingRunService } from '../run/training-run.service.js';
+import { TrainingRun } from '../run/training-run.type.js';
+import { FilterResult, FilterResultConnection } from './filter.type.js';
+import type { FilterService } from './filter.service.js';
+import { ProbeEvent } from './probe-event.type.js';
 import { StartProbeInput } from './probe.input.js';
 import type { ProbeService } from './probe.service.js';
-import {
-  FilterOrder,
-  FilterResult,
-  FilterResultConnection,
-  type FilterSummary,
-  LayerProbe,
-  NormalizationKind,
-  Probe,
-  ProbeEvent,
-  ProbeEventType,
-} from './probe.type.js';
+import { FilterOrder, LayerProbe, NormalizationKind, Probe } from './probe.type.js';
 
 type Data = SubscribeResolverData<
   unknown,
@@ -39,25 +35,26 @@ type Data = SubscribeResolverData<
   GraphQLContext
 >;
 
-const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
-
 @Resolver(() => Probe)
 export class ProbeResolver {
-  constructor(private readonly service: ProbeService) {}
+  constructor(
+    private readonly probes: ProbeService,
+    private readonly runs: TrainingRunService,
+  ) {}
 
   @Query(() => Probe, { nullable: true })
   probe(@Arg('id', () => ID) id: string): Promise<Probe | null> {
-    return this.service.findOne(decodeIntId(id, 'Probe', 'id'));
+    return this.probes.findOne(decodeIntId(id, 'Probe', 'id'));
   }
 
   @FieldResolver(() => TrainingRun)
   run(@Root() probe: Probe): Promise<TrainingRun> {
-    return this.service.run(probe);
+    return mustExist(this.runs.findOne(probe.runKey), 'TrainingRun', probe.runKey);
   }
 
   @FieldResolver(() => [LayerProbe], { description: 'Probed layers, in network order.' })
   layers(@Root() probe: Probe): Promise<LayerProbe[]> {
-    return this.service.layersOf(probe);
+    return this.probes.findLayers(probe);
   }
 
   @Mutation(() => Probe, {
@@ -68,7 +65,7 @@ export class ProbeResolver {
     @Arg('input', () => StartProbeInput) input: StartProbeInput,
     @Ctx() context: GraphQLContext,
   ): Promise<Probe> {
-    return this.service.start(input, context.principal.name);
+    return this.probes.start(input, context.principal.name);
   }
 
   @Mutation(() => Probe, {
@@ -76,7 +73,7 @@ export class ProbeResolver {
       'A queued probe ends CANCELLED at once; a running one answers CANCELLING and stops at the end of the batch in progress (CANCELLED). Cancelling a CANCELLING probe answers it again; a finished one is a CONFLICT.',
   })
   cancelProbe(@Arg('id', () => ID) id: string): Promise<Probe> {
-    return this.service.cancel(decodeIntId(id, 'Probe', 'id'), id);
+    return this.probes.cancel(decodeIntId(id, 'Probe', 'id'), id);
   }
 
   @Subscription(() => ProbeEvent, {
@@ -86,35 +83,18 @@ export class ProbeResolver {
       context.services.probes.progress(args.probeId as string, args.afterSequence),
   })
   probeProgress(
-    @Root() event: StoredEvent,
+    @Root() event: StoredEvent<ProbeEvents>,
     @Arg('probeId', () => ID) probeId: string,
     @Arg('afterSequence', () => Int, { nullable: true }) _afterSequence?: number,
   ): ProbeEvent {
-    const p = event.payload;
-    return Object.assign(new ProbeEvent(), {
-      sequence: event.sequence,
-      probeId,
-      type: event.type as ProbeEventType,
-      at: event.at,
-      status: (p.status as RunStatus | undefined) ?? null,
-      layer: (p.layer as string | undefined) ?? null,
-      epoch: numberOrNull(p.epoch),
-      testSR: numberOrNull(p.testSR),
-      trainLoss: numberOrNull(p.trainLoss),
-      successRate: numberOrNull(p.successRate),
-      filterIndices: Array.isArray(p.indices) ? (p.indices as number[]) : null,
-      filters: Array.isArray(p.filters) ? (p.filters as FilterSummary[]) : null,
-      error: (p.error as string | undefined) ?? null,
-      reason: (p.reason as string | undefined) ?? null,
-      batchesAfterCancel: numberOrNull(p.batchesAfterCancel),
-    });
+    return ProbeEvent.from(event, probeId);
   }
 
   @Subscription(() => FilterResult, {
     description:
       "A probe's filter results as they are stored (those already stored first), optionally of one layer; completes when the probe ends.",
     subscribe: ({ args, context }: Data) =>
-      context.services.probes.filterResults(args.probeId as string, args.layer),
+      context.services.filters.stream(args.probeId as string, args.layer),
   })
   filterResults(
     @Root() result: FilterResult,
@@ -127,16 +107,24 @@ export class ProbeResolver {
 
 @Resolver(() => LayerProbe)
 export class LayerProbeResolver {
-  constructor(private readonly service: ProbeService) {}
+  constructor(
+    private readonly probeService: ProbeService,
+    private readonly filterService: FilterService,
+    private readonly architectures: ArchitectureService,
+  ) {}
 
   @FieldResolver(() => Layer)
   layer(@Root() layerProbe: LayerProbe): Promise<Layer> {
-    return this.service.layerOf(layerProbe);
+    return mustExist(
+      this.architectures.findLayer(layerProbe.layerKey),
+      'Layer',
+      layerProbe.layerKey,
+    );
   }
 
   @FieldResolver(() => Probe)
   probe(@Root() layerProbe: LayerProbe): Promise<Probe> {
-    return this.service.probeOf(layerProbe);
+    return mustExist(this.probeService.findOne(layerProbe.probeKey), 'Probe', layerProbe.probeKey);
   }
 
   @FieldResolver(() => FilterResultConnection, {
@@ -167,7 +155,7 @@ export class LayerProbeResolver {
     })
     minScale: number,
   ): Promise<ConnectionShape<FilterResult>> {
-    return this.service.filters(layerProbe, {
+    return this.filterService.findMany(layerProbe, {
       ...page,
       orderBy,
       minSnr,
@@ -181,11 +169,15 @@ export class LayerProbeResolver {
 
 @Resolver(() => FilterResult)
 export class FilterResultResolver {
-  constructor(private readonly service: ProbeService) {}
+  constructor(private readonly probes: ProbeService) {}
 
   @FieldResolver(() => LayerProbe)
   layer(@Root() filter: FilterResult): Promise<LayerProbe> {
-    return this.service.layerProbeOf(filter);
+    return mustExist(
+      this.probes.findLayer(filter.layerProbeKey),
+      'LayerProbe',
+      filter.layerProbeKey,
+    );
   }
 }
 
@@ -195,7 +187,7 @@ export class ProbeRunResolver {
 
   @FieldResolver(() => [Probe], { description: 'Probes of this run, oldest first.' })
   probes(@Root() run: TrainingRun): Promise<Probe[]> {
-    return this.service.ofRun(run.key);
+    return this.service.findByRun(run.key);
   }
 }
 
@@ -207,6 +199,6 @@ export class ProbeLayerResolver {
     description: "This layer's LayerProbe in each probe, oldest first.",
   })
   probes(@Root() layer: Layer): Promise<LayerProbe[]> {
-    return this.service.ofLayer(layer.key);
+    return this.service.findLayersOf(layer.key);
   }
 }

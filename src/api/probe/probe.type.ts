@@ -1,11 +1,11 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { ResolvedProbeOptions } from '../../contract/probe-options.js';
+import type { HeadEpochMetrics } from '../../contract/probe-events.js';
 import type { LayerProbeRow, ProbeRow } from '../../store/schema/index.js';
-import { Connection } from '../relay/connection.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { Node } from '../relay/node.type.js';
 import { RunStatus } from '../run/training-run.type.js';
-import { renderHeatmap } from './heatmap.js';
 
 export enum FilterOrder {
   INDEX = 'INDEX',
@@ -47,12 +47,13 @@ export class HeadEpoch {
   @Field(() => Float) testSR!: number;
   @Field(() => Float, { nullable: true }) learningRate!: number | null;
 
-  static from(value: Record<string, unknown>): HeadEpoch {
+  static from(value: HeadEpochMetrics): HeadEpoch {
     return Object.assign(new HeadEpoch(), {
       epoch: value.epoch,
       trainLoss: value.trainLoss,
       testSR: value.testSR,
-      learningRate: (value.learningRate as number | undefined) ?? null,
+      // Histories stored before the rate was recorded lack it.
+      learningRate: value.learningRate ?? null,
     });
   }
 }
@@ -75,46 +76,6 @@ export class Afcc {
 }
 
 @ObjectType({
-  description:
-    'Labels a filter singles out together: a connected component of the two-way marks among labels with a diagonal mark. See docs/METHOD.md#clusters.',
-})
-export class Cluster {
-  @Field(() => [Int], { description: 'Label indices, ascending.' }) labels!: number[];
-  @Field(() => [String], { description: "The dataset's names of `labels`." }) names!: string[];
-}
-
-@ObjectType({
-  description:
-    "A filter's raw correlation matrix: row = input (true) label, column = the output field averaged over that label's test images (head weights of this filter only, no bias; logit units). Not a Pearson correlation. See docs/METHOD.md#correlation-matrix.",
-})
-export class CorrelationMatrix {
-  /** Raw values, float32 row-major. */
-  values!: Float32Array;
-  title!: string;
-
-  @Field(() => Int, { description: 'C, the number of labels.' }) size!: number;
-  @Field(() => [String], { description: 'Label names, for rows and columns.' }) labels!: string[];
-
-  @Field(() => [[Float]], { description: 'C rows of C raw values.' })
-  get rows(): number[][] {
-    const C = this.size;
-    return Array.from({ length: C }, (_, i) => Array.from(this.values.subarray(i * C, i * C + C)));
-  }
-
-  @Field({ description: 'The raw matrix as float32 little-endian row-major bytes, base64.' })
-  get base64(): string {
-    const bytes = Buffer.alloc(this.values.length * 4);
-    this.values.forEach((v, q) => bytes.writeFloatLE(v, q * 4));
-    return bytes.toString('base64');
-  }
-
-  @Field({ description: 'A standalone SVG heatmap (diverging colours about 0).' })
-  get svg(): string {
-    return renderHeatmap({ values: this.values, labels: this.labels, title: this.title });
-  }
-}
-
-@ObjectType({
   implements: Node,
   description:
     'Phases 2 and 3 on a SUCCEEDED training run: a readout head per probed conv layer (SR per layer), then every filter of those layers. See docs/METHOD.md#phase-2-sr-per-layer.',
@@ -125,7 +86,7 @@ export class Probe extends Node {
 
   @Field(() => RunStatus) status!: RunStatus;
   @Field(() => GraphQLJSONObject, { description: 'The options used, every default filled in.' })
-  options!: Record<string, unknown>;
+  options!: ResolvedProbeOptions;
   @Field(() => [String], { description: 'Probed conv layers, in network order.' })
   layerNames!: string[];
   @Field(() => String, { nullable: true }) backend!: string | null;
@@ -158,8 +119,6 @@ export class Probe extends Node {
     });
   }
 }
-
-const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 
 @ObjectType({
   implements: Node,
@@ -219,8 +178,7 @@ export class LayerProbe extends Node {
   complete!: boolean;
 
   static fromRow(row: LayerProbeRow): LayerProbe {
-    const a = row.aggregates ?? {};
-    const shape = row.probePoint?.shape;
+    const a = row.aggregates;
     return Object.assign(new LayerProbe(), {
       id: toGlobalId('LayerProbe', row.id),
       key: row.id,
@@ -229,117 +187,15 @@ export class LayerProbe extends Node {
       layerName: row.layerName,
       successRate: row.successRate,
       history: row.history.map(HeadEpoch.from),
-      meanClusterSize: num(a.meanClusterSize),
-      meanClustersPerFilter: num(a.meanClustersPerFilter),
-      clusteredFraction: num(a.fractionWithCluster),
-      meanNoise: num(a.meanNoise),
-      snr: num(a.snr),
-      silentFilters: num(a.silentFilters),
+      meanClusterSize: a?.meanClusterSize ?? null,
+      meanClustersPerFilter: a?.meanClustersPerFilter ?? null,
+      clusteredFraction: a?.fractionWithCluster ?? null,
+      meanNoise: a?.meanNoise ?? null,
+      snr: a?.snr ?? null,
+      silentFilters: a?.silentFilters ?? null,
       afcc: row.afcc ? Object.assign(new Afcc(), row.afcc) : null,
-      probePointShape: Array.isArray(shape) ? (shape as number[]) : null,
+      probePointShape: row.probePoint ? [...row.probePoint.shape] : null,
       complete: row.complete,
     });
   }
-}
-
-@ObjectType({
-  implements: Node,
-  description:
-    "One filter of a probed layer. Metrics are for the parameters given to `LayerProbe.filters` (defaults when reached otherwise); `ablation` is the head's test SR drop with this filter's readout zeroed. See docs/METHOD.md#phase-3-one-filter-at-a-time.",
-})
-export class FilterResult extends Node {
-  key!: number;
-  layerProbeKey!: number;
-
-  @Field(() => Int) index!: number;
-  @Field(() => Float, {
-    description:
-      "max |M| / the layer's largest, in [0, 1]. See docs/METHOD.md#scale-and-silent-filters.",
-  })
-  scale!: number;
-  @Field({ description: 'scale < minScale: left out of the layer aggregates.' }) silent!: boolean;
-  @Field(() => Int, {
-    description:
-      'The column of the raw matrix with the largest mean over rows. See docs/METHOD.md#preferred-label.',
-  })
-  preferredLabel!: number;
-  @Field(() => Float, {
-    description: "Fraction of rows whose largest raw entry is in preferredLabel's column.",
-  })
-  preference!: number;
-  @Field(() => [Cluster], { description: 'See docs/METHOD.md#clusters.' }) clusters!: Cluster[];
-  @Field(() => Int, {
-    description:
-      'Marks B[i][j] with i and j in the same cluster. See docs/METHOD.md#signal-noise-snr.',
-  })
-  signal!: number;
-  @Field(() => Int, {
-    description: 'Every other mark. See docs/METHOD.md#signal-noise-snr.',
-  })
-  noise!: number;
-  @Field(() => Float, {
-    nullable: true,
-    description: 'signal / noise; null without noise. See docs/METHOD.md#signal-noise-snr.',
-  })
-  snr!: number | null;
-  @Field({ description: 'noise = 0 (also when there is no mark at all).' }) noiseFree!: boolean;
-  @Field(() => Float, {
-    description:
-      "Head test SR minus the SR with this filter's head weights zeroed (bias kept); may be negative. See docs/METHOD.md#ablation.",
-  })
-  ablation!: number;
-  @Field(() => CorrelationMatrix, { description: 'See docs/METHOD.md#correlation-matrix.' })
-  correlation!: CorrelationMatrix;
-}
-
-export const FilterResultConnection = Connection('FilterResult', FilterResult);
-
-@ObjectType({
-  description: "A filter's metrics (for the default parameters) as a FILTERS event carries them.",
-})
-export class FilterSummary {
-  @Field(() => Int) index!: number;
-  @Field(() => Float) scale!: number;
-  @Field() silent!: boolean;
-  @Field(() => Int) preferredLabel!: number;
-  @Field(() => Float) preference!: number;
-  @Field(() => [[Int]], { description: "Each cluster's labels." }) clusters!: number[][];
-  @Field(() => Int) signal!: number;
-  @Field(() => Int) noise!: number;
-  @Field(() => Float, { nullable: true }) snr!: number | null;
-  @Field() noiseFree!: boolean;
-  @Field(() => Float) ablation!: number;
-}
-
-@ObjectType({ description: 'Something that happened to a probe; `sequence` orders them, from 1.' })
-export class ProbeEvent {
-  @Field(() => Int) sequence!: number;
-  @Field(() => ID) probeId!: string;
-  @Field(() => ProbeEventType) type!: ProbeEventType;
-  @Field({ description: 'ISO time the event was recorded.' }) at!: string;
-  @Field(() => RunStatus, { nullable: true, description: 'STATUS: the new status.' })
-  status!: RunStatus | null;
-  @Field(() => String, { nullable: true, description: 'The conv layer (all but STATUS).' })
-  layer!: string | null;
-  @Field(() => Int, { nullable: true, description: 'HEAD_EPOCH: 1-based.' }) epoch!: number | null;
-  @Field(() => Float, { nullable: true, description: 'HEAD_EPOCH.' }) testSR!: number | null;
-  @Field(() => Float, { nullable: true, description: 'HEAD_EPOCH.' }) trainLoss!: number | null;
-  @Field(() => Float, { nullable: true, description: 'LAYER_SR.' }) successRate!: number | null;
-  @Field(() => [Int], { nullable: true, description: 'FILTERS: indices just stored.' })
-  filterIndices!: number[] | null;
-  @Field(() => [FilterSummary], {
-    nullable: true,
-    description: 'FILTERS: the metrics of the filters just stored.',
-  })
-  filters!: FilterSummary[] | null;
-  @Field(() => String, { nullable: true, description: 'FAILED (or QUEUED for a retry).' })
-  error!: string | null;
-  @Field(() => String, { nullable: true, description: 'CANCELLING and CANCELLED: why.' })
-  reason!: string | null;
-  @Field(() => Int, {
-    nullable: true,
-    description:
-      'CANCELLED by request while running: batches that finished after the cancel was committed (the one in progress then counts), 0 or 1 when the probe stopped within a batch.',
-  })
-  batchesAfterCancel!: number | null;
 }

@@ -11,27 +11,18 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
-import type { StoredEvent } from '../../events/bus.js';
+import type { RunEvents, RunsEvents, StoredEvent } from '../../contract/events.js';
 import type { SubscribeResolverData } from 'type-graphql';
 import { Architecture } from '../architecture/architecture.type.js';
 import type { ArchitectureService } from '../architecture/architecture.service.js';
-import { notFound } from '../errors.js';
 import { PageArgs, toPage, type ConnectionShape } from '../relay/connection.js';
-import { decodeIntId, toGlobalId } from '../relay/global-id.js';
-import type { GraphQLContext } from '../schema.js';
+import { decodeIntId } from '../relay/global-id.js';
+import type { GraphQLContext } from '../context.js';
+import { mustExist } from '../lookup.js';
 import { RunFilter, StartTrainingInput } from './training-run.input.js';
 import type { TrainingRunService } from './training-run.service.js';
-import {
-  EpochMetric,
-  RunStatus,
-  RunUpdate,
-  TrainingEvent,
-  TrainingEventType,
-  TrainingRun,
-  TrainingRunConnection,
-} from './training-run.type.js';
-
-const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+import { RunUpdate, TrainingEvent } from './training-event.type.js';
+import { EpochMetric, TrainingRun, TrainingRunConnection } from './training-run.type.js';
 
 type Data = SubscribeResolverData<
   unknown,
@@ -73,10 +64,11 @@ export class TrainingRunResolver {
   }
 
   @FieldResolver(() => Architecture)
-  async architecture(@Root() run: TrainingRun): Promise<Architecture> {
-    return (
-      (await this.architectures.findOne(run.architectureKey)) ??
-      Promise.reject(notFound('Architecture', String(run.architectureKey)))
+  architecture(@Root() run: TrainingRun): Promise<Architecture> {
+    return mustExist(
+      this.architectures.findOne(run.architectureKey),
+      'Architecture',
+      run.architectureKey,
     );
   }
 
@@ -116,35 +108,11 @@ export class TrainingRunResolver {
       context.services.runs.progress(args.runId as string, args.afterSequence),
   })
   trainingProgress(
-    @Root() event: StoredEvent,
+    @Root() event: StoredEvent<RunEvents>,
     @Arg('runId', () => ID) runId: string,
     @Arg('afterSequence', () => Int, { nullable: true }) _afterSequence?: number,
   ): TrainingEvent {
-    const p = event.payload;
-    const metrics = event.type === 'epoch' ? EpochMetric.fromRow(p) : null;
-    return Object.assign(new TrainingEvent(), {
-      sequence: event.sequence,
-      runId,
-      type: event.type as TrainingEventType,
-      at: event.at,
-      status: (p.status as RunStatus | undefined) ?? null,
-      metrics,
-      step: event.type === 'step' ? p : null,
-      epoch:
-        event.type === 'checkpoint' || p.status === 'CANCELLED'
-          ? ((p.epoch as number | undefined) ?? null)
-          : metrics
-            ? metrics.epoch
-            : null,
-      sizeBytes: (p.sizeBytes as number | undefined) ?? null,
-      error: (p.error as string | undefined) ?? null,
-      reason: (p.reason as string | undefined) ?? null,
-      batchesAfterCancel: numberOrNull(p.batchesAfterCancel),
-      backend: (p.backend as string | undefined) ?? null,
-      device: (p.device as string | undefined) ?? null,
-      finalTestSR: (p.finalTestSR as number | undefined) ?? null,
-      bestTestSR: (p.bestTestSR as number | undefined) ?? null,
-    });
+    return TrainingEvent.from(event, runId);
   }
 
   @Subscription(() => RunUpdate, {
@@ -153,15 +121,9 @@ export class TrainingRunResolver {
     subscribe: ({ args, context }: Data) => context.services.runs.updates(args.afterSequence),
   })
   runUpdated(
-    @Root() event: StoredEvent,
+    @Root() event: StoredEvent<RunsEvents>,
     @Arg('afterSequence', () => Int, { nullable: true }) _afterSequence?: number,
   ): RunUpdate {
-    return Object.assign(new RunUpdate(), {
-      sequence: event.sequence,
-      at: event.at,
-      runId: toGlobalId('TrainingRun', event.payload.runId as number),
-      status: event.payload.status as RunStatus,
-      error: (event.payload.error as string | undefined) ?? null,
-    });
+    return RunUpdate.from(event);
   }
 }

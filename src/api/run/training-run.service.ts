@@ -1,30 +1,29 @@
 import { and, asc, count, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { downsampleIndices } from '../../analysis/downsample.js';
 import { resolveProceduralOptions } from '../../data/procedural.js';
-import { resolveHyperparameters } from '../../engine/hyperparameters.js';
-import { scheduleIssues } from '../../engine/schedule.js';
-import type { TrainHyperparametersInput } from '../../engine/protocol.js';
-import { appendEvent, type EventBus, type StoredEvent } from '../../events/bus.js';
-import { RUNS_TOPIC, runTopic } from '../../events/topics.js';
-import { JobQueue } from '../../jobs/queue.js';
-import { recordStatus } from '../../jobs/training-job.js';
-import type { Store } from '../../store/db.js';
+import type { DatasetOptions } from '../../contract/datasets.js';
 import {
-  architectures,
-  runMetrics,
-  trainingRuns,
-  type RunStatus,
-} from '../../store/schema/index.js';
+  RUNS_TOPIC,
+  runTopic,
+  type RunEvents,
+  type RunsEvents,
+  type StoredEvent,
+} from '../../contract/events.js';
+import { resolveHyperparameters } from '../../contract/hyperparameters.js';
+import { isFinal, type RunStatus } from '../../contract/status.js';
+import { appendEvent, type EventBus } from '../../events/bus.js';
+import { recordRunStatus } from '../../jobs/status.js';
+import type { Store } from '../../store/db.js';
+import { architectures, runMetrics, trainingRuns } from '../../store/schema/index.js';
+import { cancelSubject } from '../cancel.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
-import { badInput, checkNumber, notFound } from '../errors.js';
-import { cancelSubject, FINAL_STATUSES } from '../cancel.js';
+import { enqueueLaunch } from '../enqueue.js';
+import { badInput, checkRange, enteringContract, notFound } from '../errors.js';
 import { followTopic } from '../stream.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
 import type { StartTrainingInput } from './training-run.input.js';
 import { EpochMetric, TrainingRun } from './training-run.type.js';
-
-const TERMINAL = FINAL_STATUSES;
 
 /** Training runs: validation, queueing, cancellation and reads. */
 export class TrainingRunService {
@@ -108,8 +107,12 @@ export class TrainingRunService {
         `is not available here: missing ${dataset.missingFiles.join(', ')} (searched ${dataset.searched.join(', ')})`,
       );
     }
-    let datasetOptions: Record<string, unknown> = {};
-    let shape = dataset.inputShape;
+    let datasetOptions: DatasetOptions = {};
+    let shape: readonly [number, number, number] = [
+      dataset.inputShape[0]!,
+      dataset.inputShape[1]!,
+      dataset.inputShape[2]!,
+    ];
     let labels = dataset.labels;
     if (input.datasetOptions) {
       if (dataset.name !== 'procedural')
@@ -123,7 +126,8 @@ export class TrainingRunService {
       );
       try {
         const resolved = resolveProceduralOptions(given);
-        datasetOptions = given;
+        // Checked by resolveProceduralOptions: the options as given (defaults stay the generator's).
+        datasetOptions = given as DatasetOptions;
         shape = [resolved.imageSize, resolved.imageSize, resolved.channels];
         labels = resolved.labels;
       } catch (error) {
@@ -151,18 +155,21 @@ export class TrainingRunService {
         `architecture ${JSON.stringify(arch.name)} has ${arch.labels} labels but dataset ${dataset.name} has ${labels}`,
       );
     }
-    const hp = this.validateHyperparameters(
-      input,
-      shape as [number, number, number],
-      dataset.name === 'procedural'
-        ? Number(datasetOptions.trainSize ?? dataset.trainSize)
-        : dataset.trainSize,
-      dataset.name === 'procedural'
-        ? Number(datasetOptions.testSize ?? dataset.testSize)
-        : dataset.testSize,
+    const hp = enteringContract('input.hyperparameters', () =>
+      resolveHyperparameters(input.hyperparameters, {
+        inputShape: shape,
+        trainSize:
+          dataset.name === 'procedural'
+            ? (datasetOptions.trainSize ?? dataset.trainSize)
+            : dataset.trainSize,
+        testSize:
+          dataset.name === 'procedural'
+            ? (datasetOptions.testSize ?? dataset.testSize)
+            : dataset.testSize,
+      }),
     );
-    checkNumber('input.keepCheckpoints', input.keepCheckpoints, 1, 20, true);
-    checkNumber('input.maxAttempts', input.maxAttempts, 1, 10, true);
+    checkRange('input.keepCheckpoints', input.keepCheckpoints, { min: 1, max: 20, integer: true });
+    checkRange('input.maxAttempts', input.maxAttempts, { min: 1, max: 10, integer: true });
 
     const row = await this.store.db.transaction(async (tx) => {
       const [run] = await tx
@@ -171,12 +178,12 @@ export class TrainingRunService {
           architectureId: archKey,
           dataset: dataset.name,
           datasetOptions,
-          hyperparameters: hp as unknown as Record<string, unknown>,
+          hyperparameters: hp,
           epochs: hp.epochs,
           keepCheckpoints: input.keepCheckpoints ?? 2,
         })
         .returning();
-      await JobQueue.enqueue(
+      await enqueueLaunch(
         tx,
         { kind: 'train', runId: run!.id, maxAttempts: input.maxAttempts ?? 3, requestedBy },
         this.limits.maxQueuedJobs,
@@ -186,36 +193,6 @@ export class TrainingRunService {
       return run!;
     });
     return TrainingRun.fromRow(row);
-  }
-
-  private validateHyperparameters(
-    input: StartTrainingInput,
-    shape: [number, number, number],
-    trainSize: number,
-    testSize: number,
-  ) {
-    const h = input.hyperparameters ?? {};
-    const f = (name: string) => `input.hyperparameters.${name}`;
-    checkNumber(f('epochs'), h.epochs, 1, 10_000, true);
-    checkNumber(f('batchSize'), h.batchSize, 1, 8192, true);
-    checkNumber(f('learningRate'), h.learningRate, 0, 10, false, true);
-    checkNumber(f('momentum'), h.momentum, 0, 0.999999, false);
-    checkNumber(f('weightDecay'), h.weightDecay, 0, 1, false);
-    checkNumber(f('seed'), h.seed, 0, 0xffffffff, true);
-    checkNumber(f('maxTrainExamples'), h.maxTrainExamples, 1, Math.max(1, trainSize), true);
-    checkNumber(f('maxTestExamples'), h.maxTestExamples, 1, Math.max(1, testSize), true);
-    const given = Object.fromEntries(
-      Object.entries(h).filter(([, v]) => v !== undefined && v !== null),
-    ) as Record<string, unknown>;
-    if (h.schedule) {
-      given.schedule = Object.fromEntries(
-        Object.entries(h.schedule).filter(([, v]) => v !== undefined && v !== null),
-      );
-    }
-    const resolved = resolveHyperparameters(given as TrainHyperparametersInput, shape);
-    const [issue] = scheduleIssues(resolved.schedule, resolved.epochs);
-    if (issue) throw badInput(f(`schedule.${issue.field}`), issue.value, issue.why);
-    return resolved;
   }
 
   /**
@@ -238,7 +215,7 @@ export class TrainingRunService {
           .for('update');
         return row?.status;
       },
-      record: (tx, status, fields, payload) => recordStatus(tx, key, status, fields, payload),
+      record: (tx, status, fields, payload) => recordRunStatus(tx, key, status, fields, payload),
       queuedPayload: (run) => ({ epoch: run.epoch }),
     });
   }
@@ -250,14 +227,14 @@ export class TrainingRunService {
   async progress(
     runId: string,
     afterSequence: number | null | undefined,
-  ): Promise<AsyncGenerator<StoredEvent>> {
+  ): Promise<AsyncGenerator<StoredEvent<RunEvents>>> {
     const key = decodeIntId(runId, 'TrainingRun', 'runId');
     if (!(await this.findOne(key))) throw notFound('TrainingRun', runId);
     return followTopic(this.bus, runTopic(key), {
       afterSequence,
       defaultAfter: 'start',
-      finished: async () => TERMINAL.includes((await this.findOne(key))!.status),
-      until: (e) => e.type === 'status' && TERMINAL.includes(e.payload.status as RunStatus),
+      finished: async () => isFinal((await this.findOne(key))!.status),
+      until: (e) => e.type === 'status' && isFinal(e.payload.status),
     });
   }
 
@@ -267,7 +244,9 @@ export class TrainingRunService {
   }
 
   /** Every run's status changes after `afterSequence` (default: only new ones). */
-  updates(afterSequence: number | null | undefined): Promise<AsyncGenerator<StoredEvent>> {
+  updates(
+    afterSequence: number | null | undefined,
+  ): Promise<AsyncGenerator<StoredEvent<RunsEvents>>> {
     return followTopic(this.bus, RUNS_TOPIC, { afterSequence, defaultAfter: 'present' });
   }
 }

@@ -1,6 +1,9 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { RunMetricRow, TrainingRunRow } from '../../store/schema/index.js';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { TrainHyperparameters } from '../../contract/hyperparameters.js';
+import type { EpochMetrics } from '../../contract/protocol.js';
+import { DEFAULT_STEP_FACTOR } from '../../contract/schedule.js';
+import type { TrainingRunRow } from '../../store/schema/index.js';
 import { Connection } from '../relay/connection.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { Node } from '../relay/node.type.js';
@@ -87,17 +90,18 @@ export class TrainingHyperparameters {
   })
   maxTestExamples!: number | null;
 
-  static from(value: Record<string, unknown>): TrainingHyperparameters {
-    const schedule = (value.schedule ?? { kind: 'cosine' }) as Record<string, unknown>;
+  static from(value: TrainHyperparameters): TrainingHyperparameters {
+    const schedule = value.schedule;
     return Object.assign(new TrainingHyperparameters(), value, {
       schedule: Object.assign(new Schedule(), {
         kind: schedule.kind,
-        warmupEpochs: (schedule.warmupEpochs as number | undefined) ?? 0,
-        milestones: (schedule.milestones as number[] | undefined) ?? [],
-        factor: (schedule.factor as number | undefined) ?? (schedule.kind === 'step' ? 0.1 : null),
+        warmupEpochs: schedule.warmupEpochs ?? 0,
+        milestones: schedule.kind === 'step' ? [...schedule.milestones] : [],
+        factor: schedule.kind === 'step' ? (schedule.factor ?? DEFAULT_STEP_FACTOR) : null,
       }),
-      maxTrainExamples: (value.maxTrainExamples as number | null | undefined) ?? null,
-      maxTestExamples: (value.maxTestExamples as number | null | undefined) ?? null,
+      // Runs stored before these fields existed lack them.
+      maxTrainExamples: value.maxTrainExamples ?? null,
+      maxTestExamples: value.maxTestExamples ?? null,
     });
   }
 }
@@ -116,10 +120,16 @@ export class EpochMetric {
   @Field(() => Float) learningRate!: number;
   @Field(() => Float) wallSeconds!: number;
 
-  static fromRow(
-    row: Omit<RunMetricRow, 'runId' | 'recordedAt'> | Record<string, unknown>,
-  ): EpochMetric {
-    return Object.assign(new EpochMetric(), row);
+  static fromRow(row: EpochMetrics): EpochMetric {
+    return Object.assign(new EpochMetric(), {
+      epoch: row.epoch,
+      trainLoss: row.trainLoss,
+      trainSR: row.trainSR,
+      testLoss: row.testLoss,
+      testSR: row.testSR,
+      learningRate: row.learningRate,
+      wallSeconds: row.wallSeconds,
+    });
   }
 }
 
@@ -193,70 +203,3 @@ export class TrainingRun extends Node {
 }
 
 export const TrainingRunConnection = Connection('TrainingRun', TrainingRun);
-
-export enum TrainingEventType {
-  STATUS = 'status',
-  STEP = 'step',
-  EPOCH = 'epoch',
-  CHECKPOINT = 'checkpoint',
-}
-registerEnumType(TrainingEventType, { name: 'TrainingEventType' });
-
-@ObjectType({ description: 'A training batch, at a bounded rate.' })
-export class StepProgress {
-  @Field(() => Int) epoch!: number;
-  @Field(() => Int) batch!: number;
-  @Field(() => Int) batches!: number;
-  @Field(() => Float) loss!: number;
-}
-
-@ObjectType({
-  description: 'Something that happened to a run; `sequence` orders them per run, from 1.',
-})
-export class TrainingEvent {
-  @Field(() => Int) sequence!: number;
-  @Field(() => ID) runId!: string;
-  @Field(() => TrainingEventType) type!: TrainingEventType;
-  @Field({ description: 'ISO time the event was recorded.' }) at!: string;
-  @Field(() => RunStatus, { nullable: true, description: 'STATUS: the new status.' })
-  status!: RunStatus | null;
-  @Field(() => EpochMetric, { nullable: true, description: 'EPOCH: its metrics.' })
-  metrics!: EpochMetric | null;
-  @Field(() => StepProgress, { nullable: true, description: 'STEP: the batch.' })
-  step!: StepProgress | null;
-  @Field(() => Int, {
-    nullable: true,
-    description: 'CHECKPOINT: epochs it holds; CANCELLED: epochs kept.',
-  })
-  epoch!: number | null;
-  @Field(() => Int, { nullable: true, description: 'CHECKPOINT: bytes.' }) sizeBytes!:
-    number | null;
-  @Field(() => String, {
-    nullable: true,
-    description: 'FAILED (or QUEUED for a retry): the error.',
-  })
-  error!: string | null;
-  @Field(() => String, { nullable: true, description: 'CANCELLING and CANCELLED: why.' })
-  reason!: string | null;
-  @Field(() => Int, {
-    nullable: true,
-    description:
-      'CANCELLED by request while running: batches that finished after the cancel was committed (the one in progress then counts), 0 or 1 when the run stopped within a batch.',
-  })
-  batchesAfterCancel!: number | null;
-  @Field(() => String, { nullable: true, description: 'RUNNING: the backend.' }) backend!:
-    string | null;
-  @Field(() => String, { nullable: true }) device!: string | null;
-  @Field(() => Float, { nullable: true, description: 'SUCCEEDED: test SR after the last epoch.' })
-  finalTestSR!: number | null;
-  @Field(() => Float, { nullable: true }) bestTestSR!: number | null;
-}
-
-@ObjectType({ description: 'A status change of any run.' })
-export class RunUpdate {
-  @Field(() => Int) sequence!: number;
-  @Field({ description: 'ISO time.' }) at!: string;
-  @Field(() => ID) runId!: string;
-  @Field(() => RunStatus) status!: RunStatus;
-  @Field(() => String, { nullable: true }) error!: string | null;
-}

@@ -1,4 +1,5 @@
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { AnyPayload } from '../../contract/events.js';
 
 /**
  * Everything a client can watch, as rows: one per event, numbered per topic. A NOTIFY carries
@@ -11,7 +12,7 @@ export const events = pgTable(
     topic: text('topic').notNull(),
     sequence: integer('sequence').notNull(),
     type: text('type').notNull(),
-    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    payload: jsonb('payload').$type<AnyPayload>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

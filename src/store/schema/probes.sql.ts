@@ -11,7 +11,12 @@ import {
 } from 'drizzle-orm/pg-core';
 import { layers } from './architectures.sql.js';
 import { bytea } from './bytea.js';
-import { trainingRuns, type RunStatus } from './runs.sql.js';
+import type { LayerAggregates } from '../../analysis/index.js';
+import type { AfccSummary, HeadEpochMetrics } from '../../contract/probe-events.js';
+import type { ResolvedProbeOptions } from '../../contract/probe-options.js';
+import type { ProbePoint } from '../../contract/probe-points.js';
+import type { RunStatus } from '../../contract/status.js';
+import { trainingRuns } from './runs.sql.js';
 
 /** Phases 2 and 3 (METHOD.md) on a finished training run's last checkpoint. */
 export const probes = pgTable(
@@ -21,8 +26,8 @@ export const probes = pgTable(
     runId: integer('run_id')
       .notNull()
       .references(() => trainingRuns.id, { onDelete: 'cascade' }),
-    /** Probe options with every default filled in (engine/probe.ts ResolvedProbeOptions). */
-    options: jsonb('options').$type<Record<string, unknown>>().notNull(),
+    /** Probe options with every default filled in (`planProbe`). */
+    options: jsonb('options').$type<ResolvedProbeOptions>().notNull(),
     /** Conv layer names probed, in network order. */
     layerNames: jsonb('layer_names').$type<string[]>().notNull(),
     status: text('status').$type<RunStatus>().notNull().default('QUEUED'),
@@ -49,16 +54,18 @@ export const layerProbes = pgTable(
       .notNull()
       .references(() => layers.id, { onDelete: 'cascade' }),
     layerName: text('layer_name').notNull(),
-    /** [h, w, F] of the probe point, and the poolings it includes (architecture's and extra). */
-    probePoint: jsonb('probe_point').$type<Record<string, unknown>>(),
+    /**
+     * Where the layer is read (`planProbe`): [h, w, F] and the poolings it includes. Probes
+     * planned before 0.2 hold only `shape`, `extraPoolings` and `poolings`.
+     */
+    probePoint: jsonb('probe_point').$type<ProbePoint>(),
     /** Test SR of the head after its last epoch; null until phase 2 ends. */
     successRate: doublePrecision('success_rate'),
-    /** Per head epoch: { epoch, trainLoss, testSR, learningRate }. */
-    history: jsonb('history').$type<Record<string, unknown>[]>().notNull().default([]),
-    /** Layer aggregates for the default parameters (analysis/layer.ts LayerAggregates). */
-    aggregates: jsonb('aggregates').$type<Record<string, unknown>>(),
-    /** { keptFraction, kept, total, srBefore, srAfter }. */
-    afcc: jsonb('afcc').$type<Record<string, unknown>>(),
+    /** One per head epoch so far. */
+    history: jsonb('history').$type<HeadEpochMetrics[]>().notNull().default([]),
+    /** Layer aggregates for the default parameters; null until the layer is done. */
+    aggregates: jsonb('aggregates').$type<LayerAggregates>(),
+    afcc: jsonb('afcc').$type<AfccSummary>(),
     complete: boolean('complete').notNull().default(false),
   },
   (t) => [

@@ -10,11 +10,13 @@ import {
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
+import type { DatasetOptions } from '../../contract/datasets.js';
+import type { TrainHyperparameters } from '../../contract/hyperparameters.js';
+import type { RunStatus } from '../../contract/status.js';
 import { architectures } from './architectures.sql.js';
 import { bytea } from './bytea.js';
 
-/** CANCELLING: a cancel was committed while the job ran; CANCELLED follows within a batch. */
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'CANCELLING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type { RunStatus } from '../../contract/status.js';
 
 /** Phase 1: one training run of an architecture on a dataset. */
 export const trainingRuns = pgTable(
@@ -26,11 +28,11 @@ export const trainingRuns = pgTable(
       .references(() => architectures.id, { onDelete: 'restrict' }),
     dataset: text('dataset').notNull(),
     datasetOptions: jsonb('dataset_options')
-      .$type<Record<string, unknown>>()
+      .$type<DatasetOptions>()
       .notNull()
       .default(sql`'{}'::jsonb`),
     /** Every hyperparameter, resolved (defaults filled in) at creation. */
-    hyperparameters: jsonb('hyperparameters').$type<Record<string, unknown>>().notNull(),
+    hyperparameters: jsonb('hyperparameters').$type<TrainHyperparameters>().notNull(),
     status: text('status').$type<RunStatus>().notNull().default('QUEUED'),
     epochs: integer('epochs').notNull(),
     epochsDone: integer('epochs_done').notNull().default(0),

@@ -1,7 +1,7 @@
 import { vgg6 } from '../../../src/architecture/index.js';
 import type { TrainCheckpoint } from '../../../src/engine/checkpoint.js';
 import { crc32, decodeCheckpoint, encodeCheckpoint } from '../../../src/engine/checkpoint.js';
-import { TRAIN_DEFAULTS } from '../../../src/engine/protocol.js';
+import { TRAIN_DEFAULTS } from '../../../src/contract/hyperparameters.js';
 
 const metrics = {
   epoch: 1,

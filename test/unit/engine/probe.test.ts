@@ -6,10 +6,14 @@ import type { LoadedDataset } from '../../../src/data/types.js';
 import { initBackend } from '../../../src/engine/backend.js';
 import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
 import { buildModel, buildProbeModel, writeVariables } from '../../../src/engine/model.js';
-import type { ProbeEvent, ProbeOptions, ProbeResult } from '../../../src/engine/probe.js';
-import { probe, resolveProbePoints } from '../../../src/engine/probe.js';
-import type { OutboundMessage, TrainJobSpec } from '../../../src/engine/protocol.js';
-import { MessageType } from '../../../src/engine/protocol.js';
+import type { ProbeEvent } from '../../../src/contract/probe-events.js';
+import { planProbe, type ProbeOptions } from '../../../src/contract/probe-options.js';
+import { resolveHyperparameters } from '../../../src/contract/hyperparameters.js';
+import { resolveProbePoints } from '../../../src/contract/probe-points.js';
+import type { ProbeResult } from '../../../src/engine/probe.js';
+import { probe } from '../../../src/engine/probe.js';
+import type { OutboundMessage, TrainJobSpec } from '../../../src/contract/protocol.js';
+import { MessageType } from '../../../src/contract/protocol.js';
 import { train } from '../../../src/engine/train.js';
 
 /** Three conv layers, pooling after the first two. */
@@ -64,7 +68,10 @@ beforeAll(async () => {
   const job: TrainJobSpec = {
     architecture: NET,
     dataset: { name: 'synthetic' },
-    hyperparameters: { epochs: 2, batchSize: BATCH, seed: 3, learningRate: 0.05 },
+    hyperparameters: resolveHyperparameters(
+      { epochs: 2, batchSize: BATCH, seed: 3, learningRate: 0.05 },
+      { inputShape: NET.inputShape },
+    ),
   };
   const messages: OutboundMessage[] = [];
   await train(job, DATA, {
@@ -87,7 +94,7 @@ async function run(
   const result = await probe(
     checkpoint,
     DATA,
-    { ...BASE, ...options },
+    planProbe({ ...BASE, ...options }, { spec: NET }),
     (e) => {
       // Events cross threads and NOTIFY: they must survive JSON unchanged.
       expect(JSON.parse(JSON.stringify(e))).toEqual(e);
@@ -357,11 +364,13 @@ describe('probe', () => {
   });
 
   it('rejects bad options and a dataset of another shape, naming what it got', async () => {
+    // Options are checked where they enter, when the probe is planned.
     await expect(run({ headEpochs: 0 })).rejects.toThrow(
-      'probe option headEpochs must be a positive integer, got 0',
+      'headEpochs: must be an integer from 1 to 1000, got 0',
     );
     const grey = { ...DATA, inputShape: [8, 8, 1] as const };
-    await expect(probe(checkpoint, grey, BASE, () => undefined)).rejects.toThrow(
+    const plan = planProbe(BASE, { spec: NET });
+    await expect(probe(checkpoint, grey, plan, () => undefined)).rejects.toThrow(
       /takes inputs of shape \[8, 8, 3\], dataset synthetic has \[8, 8, 1\]/,
     );
   });

@@ -5,10 +5,10 @@ import type { LoadedDataset } from '../../../src/data/types.js';
 import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
 import { SgdOptimizer, sgdUpdate } from '../../../src/engine/optimizer.js';
 import type { EnginePort } from '../../../src/engine/port.js';
-import type { OutboundMessage, TrainJobSpec } from '../../../src/engine/protocol.js';
-import { MessageType, validateOutbound } from '../../../src/engine/protocol.js';
-import { learningRateAt } from '../../../src/engine/schedule.js';
-import { resolveHyperparameters } from '../../../src/engine/hyperparameters.js';
+import type { OutboundMessage, TrainJobSpec } from '../../../src/contract/protocol.js';
+import { MessageType, validateOutbound } from '../../../src/contract/protocol.js';
+import { learningRateAt } from '../../../src/contract/schedule.js';
+import { resolveHyperparameters } from '../../../src/contract/hyperparameters.js';
 import { train } from '../../../src/engine/train.js';
 
 /** A tiny net with every stateful part: batch norm, dropout, dense layers. */
@@ -56,7 +56,10 @@ const DATA = dataset(32, 8);
 const JOB: TrainJobSpec = {
   architecture: NET,
   dataset: { name: 'synthetic' },
-  hyperparameters: { epochs: 3, batchSize: 16, seed: 5, nesterov: true },
+  hyperparameters: resolveHyperparameters(
+    { epochs: 3, batchSize: 16, seed: 5, nesterov: true },
+    { inputShape: [4, 4, 3] },
+  ),
 };
 
 /** A port that records (and validates) every message; `onPost` may react, e.g. cancel. */
@@ -129,29 +132,6 @@ describe('SGD (PyTorch semantics)', () => {
   });
 });
 
-describe('resolveHyperparameters', () => {
-  it("fills METHOD.md's defaults and picks augmentation by the dataset's channels", () => {
-    expect(resolveHyperparameters({}, [32, 32, 3])).toEqual({
-      epochs: 30,
-      batchSize: 128,
-      learningRate: 0.05,
-      momentum: 0.9,
-      nesterov: false,
-      weightDecay: 5e-4,
-      schedule: { kind: 'cosine' },
-      augmentation: 'cropFlip',
-      seed: 1,
-      maxTrainExamples: null,
-      maxTestExamples: null,
-    });
-    expect(resolveHyperparameters({ seed: 3 }, [28, 28, 1])).toMatchObject({
-      seed: 3,
-      augmentation: 'none',
-    });
-    expect(resolveHyperparameters({ augmentation: 'none' }, [32, 32, 3]).augmentation).toBe('none');
-  });
-});
-
 describe('train', () => {
   /** The reference run of JOB, made once by whichever test needs it first. */
   let reference: Promise<OutboundMessage[]> | null = null;
@@ -178,11 +158,6 @@ describe('train', () => {
       trainExamples: 32,
       testExamples: 8,
       resumedFromEpoch: null,
-    });
-    expect(started?.hyperparameters).toMatchObject({
-      augmentation: 'cropFlip',
-      nesterov: true,
-      epochs: 3,
     });
     const metrics = of(port.messages, MessageType.Epoch).map((m) => m.metrics);
     expect(metrics.map((m) => m.learningRate)).toEqual(
@@ -272,7 +247,7 @@ describe('train', () => {
   it('checks the job as a start message, naming the field', async () => {
     const bad = { ...JOB, hyperparameters: { ...JOB.hyperparameters, batchSize: 0 } };
     await expect(train(bad, DATA, recorder())).rejects.toThrow(
-      'start message: job.hyperparameters.batchSize must be an integer from 1 to 65536, got 0',
+      'start message: job.hyperparameters.batchSize must be an integer from 1 to 8192, got 0',
     );
   });
 

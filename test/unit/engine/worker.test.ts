@@ -10,12 +10,18 @@ import type {
   InboundMessage,
   OutboundMessage,
   TrainJobSpec,
-} from '../../../src/engine/protocol.js';
-import { MessageType, validateOutbound } from '../../../src/engine/protocol.js';
+} from '../../../src/contract/protocol.js';
+import { MessageType, validateOutbound } from '../../../src/contract/protocol.js';
 import { loadDataset } from '../../../src/data/load.js';
-import type { ProbeOptions } from '../../../src/engine/probe.js';
+import { planProbe, type ProbeOptions } from '../../../src/contract/probe-options.js';
+import { resolveHyperparameters } from '../../../src/contract/hyperparameters.js';
 import type { EngineDependencies } from '../../../src/engine/worker.js';
 import { loadOptionsFor, serveEngine } from '../../../src/engine/worker.js';
+
+/** Hyperparameters as the API resolves them for this test's 8x8 grey data. */
+function hp(input: Record<string, unknown>) {
+  return resolveHyperparameters(input, { inputShape: [8, 8, 1] });
+}
 
 const NET: ArchitectureSpec = {
   name: 'worker test net',
@@ -29,7 +35,7 @@ const JOB: TrainJobSpec = {
     name: 'procedural',
     options: { imageSize: 8, channels: 1, labels: 3, trainSize: 12, testSize: 6 },
   },
-  hyperparameters: { epochs: 2, batchSize: 6 },
+  hyperparameters: hp({ epochs: 2, batchSize: 6 }),
 };
 /** Message types in order, without the time-based `step` messages. */
 const types = (messages: OutboundMessage[]) =>
@@ -118,7 +124,7 @@ describe('serveEngine', () => {
   it('loads the dataset with the data folders, procedural options and training caps', () => {
     const start = {
       type: MessageType.Start,
-      job: { ...JOB, hyperparameters: { maxTrainExamples: 5 } },
+      job: { ...JOB, hyperparameters: hp({ maxTrainExamples: 5 }) },
       resumeFrom: null,
     } as const;
     expect(loadOptionsFor(start, '/a:/b')).toEqual({
@@ -128,12 +134,15 @@ describe('serveEngine', () => {
     });
     const testCapped = {
       ...start,
-      job: { ...JOB, hyperparameters: { maxTrainExamples: 5, maxTestExamples: 3 } },
+      job: { ...JOB, hyperparameters: hp({ maxTrainExamples: 5, maxTestExamples: 3 }) },
     };
     expect(loadOptionsFor(testCapped, undefined)).toMatchObject({ maxTrain: 5, maxTest: 3 });
     const cifar = {
       ...start,
-      job: { ...start.job, dataset: { name: 'cifar-100', options: { cifar100Labels: 'coarse' } } },
+      job: {
+        ...start.job,
+        dataset: { name: 'cifar-100', options: { cifar100Labels: 'coarse' as const } },
+      },
     };
     expect(loadOptionsFor(cifar, undefined)).toEqual({
       roots: ['/usr/share/datasets'],
@@ -148,7 +157,7 @@ describe('serveEngine', () => {
       job: {
         architecture: NET,
         dataset: JOB.dataset,
-        options: { maxTrainExamples: 7, maxTestExamples: 4 },
+        plan: planProbe({ maxTrainExamples: 7, maxTestExamples: 4 }, { spec: NET }),
       },
       checkpoint: new Uint8Array(4),
     } as const;
@@ -158,7 +167,12 @@ describe('serveEngine', () => {
       maxTest: 4,
       procedural: JOB.dataset.options,
     });
-    expect(loadOptionsFor({ ...message, job: { ...message.job, options: {} } }, '/a')).toEqual({
+    expect(
+      loadOptionsFor(
+        { ...message, job: { ...message.job, plan: planProbe({}, { spec: NET }) } },
+        '/a',
+      ),
+    ).toEqual({
       roots: ['/a', '/usr/share/datasets'],
       procedural: JOB.dataset.options,
     });
@@ -285,7 +299,7 @@ describe('startEngineWorker (a real worker thread)', () => {
     );
     engine.post({
       type: MessageType.Start,
-      job: { ...JOB, hyperparameters: { epochs: 50 } },
+      job: { ...JOB, hyperparameters: hp({ epochs: 50 }) },
       resumeFrom: null,
     });
     await started;
@@ -310,7 +324,7 @@ describe('startEngineWorker (a real worker thread)', () => {
       const checkpoint = reference[1]?.slice() ?? new Uint8Array();
       engine.post({
         type: MessageType.Probe,
-        job: { architecture: NET, dataset: JOB.dataset, options },
+        job: { architecture: NET, dataset: JOB.dataset, plan: planProbe(options, { spec: NET }) },
         checkpoint,
       });
       await done;

@@ -1,4 +1,4 @@
-import { learningRateAt, scheduleIssues } from '../../../src/engine/schedule.js';
+import { learningRateAt, scheduleIssues } from '../../../src/contract/schedule.js';
 
 const rates = (schedule: Parameters<typeof learningRateAt>[0], lr: number, epochs: number) =>
   Array.from({ length: epochs }, (_, e) => learningRateAt(schedule, lr, e, epochs));

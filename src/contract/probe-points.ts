@@ -1,5 +1,6 @@
 import type { ArchitectureSpec } from '../architecture/index.js';
 import { summarize } from '../architecture/index.js';
+import { arrayOf, integer, object, string, type Check } from './checks.js';
 
 /**
  * Where phase 2 reads a probed layer (docs/METHOD.md, "Probe point"), resolved from the spec
@@ -96,3 +97,15 @@ export function resolveProbePoints(
     };
   });
 }
+
+/** Checks a probe point carried in a message or read from a stored plan. */
+export const checkProbePoint: Check = object({
+  layer: string,
+  source: string,
+  poolings: arrayOf(string),
+  extraPoolings: integer(0),
+  shape: arrayOf(integer(1)),
+  positions: integer(1),
+  filters: integer(1),
+  features: integer(1),
+});

@@ -1,9 +1,26 @@
-import { Normalization } from '../analysis/metrics.js';
 import type { ArchitectureSpec } from '../architecture/index.js';
 import { ArchitectureValidationError, validateArchitecture } from '../architecture/index.js';
-import type { ProbeEvent, ProbeEventType, ProbeOptions } from './probe.js';
-import type { ScheduleSpec } from './schedule.js';
-import { scheduleIssues } from './schedule.js';
+import {
+  anyString,
+  arrayOf,
+  boolean,
+  bytes,
+  ContractIssue,
+  integer,
+  isObject,
+  join,
+  nullable,
+  number,
+  object,
+  record,
+  show,
+  string,
+  type Check,
+} from './checks.js';
+import type { DatasetOptions } from './datasets.js';
+import { checkHyperparameters, type TrainHyperparameters } from './hyperparameters.js';
+import type { ProbeEvent, ProbeEventType } from './probe-events.js';
+import { checkProbePlan, type ProbePlan } from './probe-options.js';
 
 /**
  * The runner <-> engine message protocol (see PROTOCOL.md). Payloads are plain JSON values,
@@ -37,70 +54,19 @@ export enum MessageType {
 
 export const MESSAGE_TYPES: readonly MessageType[] = Object.values(MessageType);
 
-/**
- * `cropFlip`: random crop after zero padding (4 pixels at 32 x 32, side / 8 for other sizes; see
- * `cropFlipFor` in train.ts) + random horizontal flip; `none`.
- */
-export type Augmentation = 'cropFlip' | 'none';
-export const AUGMENTATIONS: readonly Augmentation[] = ['cropFlip', 'none'];
-
-/** Phase-1 hyperparameters, resolved (every default filled in). */
-export interface TrainHyperparameters {
-  /** Epochs E; default 30. */
-  readonly epochs: number;
-  /** Default 128. */
-  readonly batchSize: number;
-  /** Peak learning rate; default 0.05. */
-  readonly learningRate: number;
-  /** Default 0.9. */
-  readonly momentum: number;
-  /** Default false. */
-  readonly nesterov: boolean;
-  /** lambda of lambda * w added to every gradient; default 5e-4. */
-  readonly weightDecay: number;
-  /** Default `{ kind: 'cosine' }`. */
-  readonly schedule: ScheduleSpec;
-  /** Default by dataset: `cropFlip` for colour images, `none` for grey ones. */
-  readonly augmentation: Augmentation;
-  /** Seeds initialisation, shuffling, augmentation and dropout; default 1. */
-  readonly seed: number;
-  /** Train on the first N training examples only; null (default) = all. */
-  readonly maxTrainExamples: number | null;
-  /** Measure test SR on the first N test examples only; null (default) = all. */
-  readonly maxTestExamples: number | null;
-}
-
-/** Hyperparameters as a client sends them: any field may be left out for its default. */
-export type TrainHyperparametersInput = {
-  readonly [K in keyof TrainHyperparameters]?: TrainHyperparameters[K];
-};
-
-/** Defaults of METHOD.md phase 1, except `augmentation`, which depends on the dataset. */
-export const TRAIN_DEFAULTS: Omit<TrainHyperparameters, 'augmentation'> = {
-  epochs: 30,
-  batchSize: 128,
-  learningRate: 0.05,
-  momentum: 0.9,
-  nesterov: false,
-  weightDecay: 5e-4,
-  schedule: { kind: 'cosine' },
-  seed: 1,
-  maxTrainExamples: null,
-  maxTestExamples: null,
-};
-
 /** What `loadDataset(name, options)` gets in the engine. */
 export interface DatasetRequest {
   /** Catalog name: `procedural`, `mnist`, `fashion-mnist`, `cifar-10`, `cifar-100`. */
   readonly name: string;
   /** Loader options (plain JSON), e.g. the procedural dataset's sizes and seed. */
-  readonly options?: Readonly<Record<string, unknown>>;
+  readonly options?: DatasetOptions;
 }
 
 export interface TrainJobSpec {
   readonly architecture: ArchitectureSpec;
   readonly dataset: DatasetRequest;
-  readonly hyperparameters?: TrainHyperparametersInput;
+  /** Resolved when the run was started (`resolveHyperparameters`); the engine uses them as they are. */
+  readonly hyperparameters: TrainHyperparameters;
 }
 
 /** One epoch's record; SR = success rate (accuracy) in [0, 1]. */
@@ -118,12 +84,12 @@ export interface EpochMetrics {
   readonly wallSeconds: number;
 }
 
-/** What a `probe` message asks for: the checkpoint's job (architecture, dataset) and options. */
+/** What a `probe` message asks for: the checkpoint's job (architecture, dataset) and the plan. */
 export interface ProbeJobSpec {
   readonly architecture: ArchitectureSpec;
   readonly dataset: DatasetRequest;
-  /** `probe()`'s options as plain JSON; omitted fields take PROBE_DEFAULTS. */
-  readonly options: ProbeOptions;
+  /** Made when the probe was started (`planProbe`); the engine runs it as it is. */
+  readonly plan: ProbePlan;
 }
 
 export interface StartMessage {
@@ -154,7 +120,6 @@ export interface StartedMessage {
   readonly backend: string;
   readonly device: string;
   readonly threads: number;
-  readonly hyperparameters: TrainHyperparameters;
   /** Training examples actually used (after `maxTrainExamples`). */
   readonly trainExamples: number;
   readonly testExamples: number;
@@ -297,7 +262,8 @@ export function validateMessage(value: unknown): EngineMessage {
   try {
     SHAPES[type as MessageType](value, '');
   } catch (error) {
-    if (error instanceof Issue) throw new ProtocolError(type, error.path, error.value, error.why);
+    if (error instanceof ContractIssue)
+      throw new ProtocolError(type, error.path, error.value, error.why);
     throw error;
   }
   return value as unknown as EngineMessage;
@@ -322,148 +288,13 @@ export function validateOutbound(value: unknown): OutboundMessage {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Field checks. Each throws an Issue with the path (relative to the message) of what is wrong.
-
-class Issue {
-  constructor(
-    readonly path: string,
-    readonly value: unknown,
-    readonly why: string,
-  ) {}
-}
-
-type Check = (value: unknown, path: string) => void;
-
-const join = (path: string, key: string): string => (path ? `${path}.${key}` : key);
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function show(value: unknown): string {
-  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) return String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-const integer =
-  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
-  (v, path) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new Issue(path, v, `must be an integer from ${min} to ${max}`);
-    }
-  };
-
-/** A finite number in [min, max] (or (min, max] when `above`). */
-const number =
-  (min = -Infinity, max = Infinity, above = false): Check =>
-  (v, path) => {
-    const ok =
-      typeof v === 'number' && Number.isFinite(v) && (above ? v > min : v >= min) && v <= max;
-    if (!ok) {
-      const lo = min === -Infinity ? '' : ` ${above ? '>' : '>='} ${min}`;
-      const hi = max === Infinity ? '' : `${lo ? ' and' : ''} <= ${max}`;
-      throw new Issue(path, v, `must be a finite number${lo}${hi}`);
-    }
-  };
-
-const string: Check = (v, path) => {
-  if (typeof v !== 'string' || v.length === 0)
-    throw new Issue(path, v, 'must be a non-empty string');
-};
-
-const anyString: Check = (v, path) => {
-  if (typeof v !== 'string') throw new Issue(path, v, 'must be a string');
-};
-
-const boolean: Check = (v, path) => {
-  if (typeof v !== 'boolean') throw new Issue(path, v, 'must be a boolean');
-};
-
-const bytes: Check = (v, path) => {
-  if (!(v instanceof Uint8Array) || v.length === 0) {
-    throw new Issue(path, v, 'must be a non-empty Uint8Array');
-  }
-};
-
-const oneOf =
-  (options: readonly string[]): Check =>
-  (v, path) => {
-    if (typeof v !== 'string' || !options.includes(v)) {
-      throw new Issue(path, v, `must be one of ${options.join(', ')}`);
-    }
-  };
-
-const nullable =
-  (check: Check): Check =>
-  (v, path) => {
-    if (v !== null) check(v, path);
-  };
-
-/** An object with exactly these fields (those marked optional may be absent or undefined). */
-function object(fields: Record<string, Check>, optional: readonly string[] = []): Check {
-  return (v, path) => {
-    if (!isObject(v)) throw new Issue(path || 'message', v, 'must be an object');
-    for (const key of Object.keys(v)) {
-      if (!(key in fields))
-        throw new Issue(join(path, key), v[key], 'is not a field of this message');
-    }
-    for (const [key, check] of Object.entries(fields)) {
-      const fieldValue = v[key];
-      if (fieldValue === undefined) {
-        if (optional.includes(key)) continue;
-        throw new Issue(join(path, key), fieldValue, 'is required');
-      }
-      check(fieldValue, join(path, key));
-    }
-  };
-}
+// Field checks (contract/checks.ts), with the hyperparameters' and probe plans' own rules.
 
 const message = (fields: Record<string, Check>, optional: readonly string[] = []): Check =>
   object({ type: () => undefined, ...fields }, optional);
 
-/** Hyperparameters, resolved (`complete`) or as input (every field optional). */
-function hyperparameters(complete: boolean): Check {
-  const fields: Record<string, Check> = {
-    epochs: integer(1, 100_000),
-    batchSize: integer(1, 65_536),
-    learningRate: number(0, Infinity, true),
-    momentum: (v, path) => {
-      number(0, 1)(v, path);
-      if (v === 1) throw new Issue(path, v, 'must be below 1');
-    },
-    nesterov: boolean,
-    weightDecay: number(0),
-    // Checked below, once `epochs` is known.
-    schedule: () => undefined,
-    augmentation: complete ? oneOf(AUGMENTATIONS) : nullable(oneOf(AUGMENTATIONS)),
-    seed: integer(0, 0xffffffff),
-    maxTrainExamples: nullable(integer(1)),
-    maxTestExamples: nullable(integer(1)),
-  };
-  // Checkpoints written before maxTestExamples existed lack it.
-  const shape = object(fields, complete ? ['maxTestExamples'] : Object.keys(fields));
-  return (v, path) => {
-    shape(v, path);
-    const h = v as Record<string, unknown>;
-    const epochs = (h.epochs as number | undefined) ?? TRAIN_DEFAULTS.epochs;
-    if (h.schedule !== undefined) {
-      const [first] = scheduleIssues(h.schedule, epochs);
-      if (first) throw new Issue(join(join(path, 'schedule'), first.field), first.value, first.why);
-    }
-    if (h.nesterov === true && h.momentum === 0) {
-      throw new Issue(join(path, 'nesterov'), true, 'needs a momentum above 0');
-    }
-  };
-}
+const hyperparameters: Check = (v, path) => checkHyperparameters(v, path);
+const plan: Check = (v, path) => checkProbePlan(v, path);
 
 const architecture: Check = (v, path) => {
   try {
@@ -475,77 +306,28 @@ const architecture: Check = (v, path) => {
     // SpecIssue.message is `${path}: ${why}, got ${value}`; the value is shown by ProtocolError.
     const why = first.message.slice(first.path.length + 2).replace(/, got [\s\S]*$/, '');
     const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more issues)` : '';
-    throw new Issue(join(path, first.path), first.value, `${why}${more}`);
+    throw new ContractIssue(join(path, first.path), first.value, `${why}${more}`);
   }
 };
-
-const record: Check = (v, path) => {
-  if (!isObject(v)) throw new Issue(path, v, 'must be an object');
-};
-
-const arrayOf =
-  (check: Check, minLength = 0): Check =>
-  (v, path) => {
-    if (!Array.isArray(v) || v.length < minLength) {
-      throw new Issue(
-        path,
-        v,
-        minLength ? `must be an array of at least ${minLength}` : 'must be an array',
-      );
-    }
-    v.forEach((item, i) => check(item, `${path}[${i}]`));
-  };
 
 const dataset = object({ name: string, options: record }, ['options']);
 
-/** `ProbeOptions`: every field optional; the ranges of `resolveProbeOptions`. */
-const probeOptionFields: Record<string, Check> = {
-  layers: nullable(arrayOf(string, 1)),
-  afterPooling: boolean,
-  maxFeatures: integer(1),
-  headEpochs: integer(1, 100_000),
-  learningRate: number(0, Infinity, true),
-  momentum: (v, path) => {
-    number(0, 1)(v, path);
-    if (v === 1) throw new Issue(path, v, 'must be below 1');
-  },
-  weightDecay: number(0),
-  batchSize: integer(1, 65_536),
-  maxTrainExamples: nullable(integer(1)),
-  maxTestExamples: nullable(integer(1)),
-  featureCacheBytes: number(0),
-  seed: integer(0, 0xffffffff),
-  metrics: object(
-    {
-      threshold: number(),
-      normalization: oneOf(Object.values(Normalization)),
-      minScale: number(0),
-    },
-    ['threshold', 'normalization', 'minScale'],
-  ),
-  filtersPerEvent: integer(1),
-};
-const probeOptions = object(probeOptionFields, Object.keys(probeOptionFields));
-
-const probeJob = object({ architecture, dataset, options: probeOptions });
+const probeJob = object({ architecture, dataset, plan });
 
 /** Only the envelope: `event.type` is a ProbeEvent type (the payloads, filters above all, are large). */
 const probeEvent: Check = (v, path) => {
-  if (!isObject(v)) throw new Issue(path, v, 'must be an object');
+  if (!isObject(v)) throw new ContractIssue(path, v, 'must be an object');
   const type = v.type;
   if (typeof type !== 'string' || !(PROBE_EVENT_TYPES as readonly string[]).includes(type)) {
-    throw new Issue(join(path, 'type'), type, `must be one of ${PROBE_EVENT_TYPES.join(', ')}`);
+    throw new ContractIssue(
+      join(path, 'type'),
+      type,
+      `must be one of ${PROBE_EVENT_TYPES.join(', ')}`,
+    );
   }
 };
 
-const job = object(
-  {
-    architecture,
-    dataset,
-    hyperparameters: hyperparameters(false),
-  },
-  ['hyperparameters'],
-);
+const job = object({ architecture, dataset, hyperparameters });
 
 const metrics = object({
   epoch: integer(1),
@@ -565,7 +347,6 @@ const SHAPES: Record<MessageType, Check> = {
     backend: string,
     device: string,
     threads: integer(0),
-    hyperparameters: hyperparameters(true),
     trainExamples: integer(1),
     testExamples: integer(1),
     resumedFromEpoch: nullable(integer(0)),
@@ -580,7 +361,7 @@ const SHAPES: Record<MessageType, Check> = {
     message({ epoch: integer(1), metrics })(v, path);
     const m = v as { epoch: number; metrics: EpochMetrics };
     if (m.metrics.epoch !== m.epoch) {
-      throw new Issue('metrics.epoch', m.metrics.epoch, `must equal epoch ${m.epoch}`);
+      throw new ContractIssue('metrics.epoch', m.metrics.epoch, `must equal epoch ${m.epoch}`);
     }
   },
   [MessageType.Checkpoint]: message({ epoch: integer(1), bytes }),

@@ -1,28 +1,39 @@
 import { vgg6 } from '../../../src/architecture/index.js';
+import { resolveHyperparameters } from '../../../src/contract/hyperparameters.js';
+import { planProbe } from '../../../src/contract/probe-options.js';
 import {
   MessageType,
   ProtocolError,
-  TRAIN_DEFAULTS,
   validateInbound,
   validateMessage,
   validateOutbound,
-} from '../../../src/engine/protocol.js';
+} from '../../../src/contract/protocol.js';
 
+// Jobs carry what the API resolved when the run or probe was started.
+const architecture = vgg6('v', [28, 28, 1], 10);
+const hyperparameters = resolveHyperparameters(
+  { epochs: 3, schedule: { kind: 'step', milestones: [1, 2] } },
+  { inputShape: [28, 28, 1] },
+);
 const job = {
-  architecture: vgg6('v', [28, 28, 1], 10),
+  architecture,
   dataset: { name: 'procedural', options: { imageSize: 28, channels: 1 } },
-  hyperparameters: { epochs: 3, schedule: { kind: 'step', milestones: [1, 2] } },
+  hyperparameters,
 };
-const probeJob = {
-  architecture: job.architecture,
-  dataset: job.dataset,
-  options: {
+const plan = planProbe(
+  {
     layers: ['conv1', 'conv2'],
     headEpochs: 2,
     maxTestExamples: null,
     metrics: { threshold: 0.4, normalization: 'MAX' },
   },
-};
+  { spec: architecture },
+);
+const probeJob = { architecture, dataset: job.dataset, plan };
+const withOptions = (options: Record<string, unknown>) => ({
+  ...probeJob,
+  plan: { ...plan, options: { ...plan.options, ...options } },
+});
 const probeFinished = {
   type: 'probeFinished',
   forwardCalls: 12,
@@ -54,16 +65,23 @@ describe('validateMessage', () => {
   it('accepts one valid message of every type', () => {
     const valid = [
       { type: 'start', job, resumeFrom: null },
-      { type: 'start', job: { ...job, hyperparameters: undefined }, resumeFrom: new Uint8Array(4) },
+      {
+        type: 'start',
+        job: { ...job, hyperparameters: resolveHyperparameters({}, { inputShape: [28, 28, 1] }) },
+        resumeFrom: new Uint8Array(4),
+      },
       { type: 'probe', job: probeJob, checkpoint: new Uint8Array(4) },
-      { type: 'probe', job: { ...probeJob, options: {} }, checkpoint: new Uint8Array(4) },
+      {
+        type: 'probe',
+        job: { ...probeJob, plan: planProbe({}, { spec: architecture }) },
+        checkpoint: new Uint8Array(4),
+      },
       { type: 'cancel' },
       {
         type: 'started',
         backend: 'cpu',
         device: 'CPU',
         threads: 1,
-        hyperparameters: { ...TRAIN_DEFAULTS, augmentation: 'none' },
         trainExamples: 100,
         testExamples: 20,
         resumedFromEpoch: null,
@@ -159,14 +177,22 @@ describe('validateMessage', () => {
       'start message: job.dataset.name must be a non-empty string, got 7',
     ],
     [
-      { type: 'start', job: { ...job, hyperparameters: { learningRate: -1 } }, resumeFrom: null },
+      {
+        type: 'start',
+        job: { ...job, hyperparameters: { ...hyperparameters, learningRate: -1 } },
+        resumeFrom: null,
+      },
       'start',
       'job.hyperparameters.learningRate',
       -1,
-      'start message: job.hyperparameters.learningRate must be a finite number > 0, got -1',
+      'start message: job.hyperparameters.learningRate must be a finite number > 0 and <= 10, got -1',
     ],
     [
-      { type: 'start', job: { ...job, hyperparameters: { lr: 0.1 } }, resumeFrom: null },
+      {
+        type: 'start',
+        job: { ...job, hyperparameters: { ...hyperparameters, lr: 0.1 } },
+        resumeFrom: null,
+      },
       'start',
       'job.hyperparameters.lr',
       0.1,
@@ -177,7 +203,11 @@ describe('validateMessage', () => {
         type: 'start',
         job: {
           ...job,
-          hyperparameters: { epochs: 4, schedule: { kind: 'step', milestones: [4] } },
+          hyperparameters: {
+            ...hyperparameters,
+            epochs: 4,
+            schedule: { kind: 'step', milestones: [4] },
+          },
         },
         resumeFrom: null,
       },
@@ -189,7 +219,7 @@ describe('validateMessage', () => {
     [
       {
         type: 'start',
-        job: { ...job, hyperparameters: { momentum: 0, nesterov: true } },
+        job: { ...job, hyperparameters: { ...hyperparameters, momentum: 0, nesterov: true } },
         resumeFrom: null,
       },
       'start',
@@ -200,7 +230,7 @@ describe('validateMessage', () => {
     [
       {
         type: 'start',
-        job: { ...job, hyperparameters: { augmentation: 'mixup' } },
+        job: { ...job, hyperparameters: { ...hyperparameters, augmentation: 'mixup' } },
         resumeFrom: null,
       },
       'start',
@@ -230,53 +260,53 @@ describe('validateMessage', () => {
       'probe message: checkpoint must be a non-empty Uint8Array, got null',
     ],
     [
-      { type: 'probe', job: { ...probeJob, options: undefined }, checkpoint: new Uint8Array(4) },
+      { type: 'probe', job: { ...probeJob, plan: undefined }, checkpoint: new Uint8Array(4) },
       'probe',
-      'job.options',
+      'job.plan',
       undefined,
-      'probe message: job.options is required, got undefined',
+      'probe message: job.plan is required, got undefined',
     ],
     [
       {
         type: 'probe',
-        job: { ...probeJob, options: { headEpochs: 0 } },
+        job: withOptions({ headEpochs: 0 }),
         checkpoint: new Uint8Array(4),
       },
       'probe',
-      'job.options.headEpochs',
+      'job.plan.options.headEpochs',
       0,
-      'probe message: job.options.headEpochs must be an integer from 1 to 100000, got 0',
+      'probe message: job.plan.options.headEpochs must be an integer from 1 to 1000, got 0',
     ],
     [
       {
         type: 'probe',
-        job: { ...probeJob, options: { layers: ['conv1', ''] } },
+        job: withOptions({ layers: ['conv1', ''] }),
         checkpoint: new Uint8Array(4),
       },
       'probe',
-      'job.options.layers[1]',
+      'job.plan.options.layers[1]',
       '',
       'must be a non-empty string, got ""',
     ],
     [
       {
         type: 'probe',
-        job: { ...probeJob, options: { metrics: { normalization: 'L2' } } },
+        job: withOptions({ metrics: { normalization: 'L2' } }),
         checkpoint: new Uint8Array(4),
       },
       'probe',
-      'job.options.metrics.normalization',
+      'job.plan.options.metrics.normalization',
       'L2',
       'must be one of COLUMN_CENTERED, MAX, NONE, got "L2"',
     ],
     [
       {
         type: 'probe',
-        job: { ...probeJob, options: { epochs: 3 } },
+        job: withOptions({ epochs: 3 }),
         checkpoint: new Uint8Array(4),
       },
       'probe',
-      'job.options.epochs',
+      'job.plan.options.epochs',
       3,
       'not a field',
     ],
