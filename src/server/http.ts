@@ -122,38 +122,57 @@ function parseAccept(header: string): MediaRange[] {
 }
 
 /**
+ * The quality an `Accept` header gives `offered`: that of its most specific matching range (the
+ * rule of Apollo's negotiator), 0 when no range matches.
+ */
+function qualityOf(ranges: readonly MediaRange[], offered: MediaType): number {
+  let best: { specificity: number; q: number } | null = null;
+  for (const range of ranges) {
+    let specificity = 0;
+    if (range.type === offered.type) specificity |= 4;
+    else if (range.type !== '*') continue;
+    if (range.subtype === offered.subtype) specificity |= 2;
+    else if (range.subtype !== '*') continue;
+    if (range.params.size > 0) {
+      const matches = [...range.params].every(
+        ([key, value]) => value === '*' || value === (offered.params.get(key) ?? ''),
+      );
+      if (!matches) continue;
+      specificity |= 1;
+    }
+    if (
+      best === null ||
+      specificity > best.specificity ||
+      (specificity === best.specificity && range.q > best.q)
+    )
+      best = { specificity, q: range.q };
+  }
+  return best?.q ?? 0;
+}
+
+/**
  * Whether an `Accept` header admits a response Apollo can send for a single result: the same rule
- * as Apollo's negotiator (each offered type takes the quality of its most specific matching range),
- * so that a request Apollo would answer with 406 is refused here before it runs. A missing or
- * empty header accepts JSON.
+ * as Apollo's negotiator, so that a request Apollo would answer with 406 is refused here before it
+ * runs. A missing or empty header accepts JSON.
  */
 export function acceptsGraphQLResponse(accept: string | undefined): boolean {
   if (!accept) return true;
   const ranges = parseAccept(accept);
-  return OFFERED_TYPES.some((offered) => {
-    let best: { specificity: number; q: number } | null = null;
-    for (const range of ranges) {
-      let specificity = 0;
-      if (range.type === offered.type) specificity |= 4;
-      else if (range.type !== '*') continue;
-      if (range.subtype === offered.subtype) specificity |= 2;
-      else if (range.subtype !== '*') continue;
-      if (range.params.size > 0) {
-        const matches = [...range.params].every(
-          ([key, value]) => value === '*' || value === (offered.params.get(key) ?? ''),
-        );
-        if (!matches) continue;
-        specificity |= 1;
-      }
-      if (
-        best === null ||
-        specificity > best.specificity ||
-        (specificity === best.specificity && range.q > best.q)
-      )
-        best = { specificity, q: range.q };
-    }
-    return best !== null && best.q > 0;
-  });
+  return OFFERED_TYPES.some((offered) => qualityOf(ranges, offered) > 0);
+}
+
+const HTML: MediaType = { type: 'text', subtype: 'html', params: new Map() };
+
+/**
+ * Whether an `Accept` header ranks HTML above every JSON type GraphQL answers in: a browser
+ * opening the URL, not a GraphQL client. A tie (a wildcard such as curl's, or no header) goes to
+ * JSON.
+ */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const ranges = parseAccept(accept);
+  const html = qualityOf(ranges, HTML);
+  return html > 0 && OFFERED_TYPES.every((offered) => qualityOf(ranges, offered) < html);
 }
 
 /**
