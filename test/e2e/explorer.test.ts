@@ -134,6 +134,8 @@ describe('the API explorer', () => {
     );
     await page.waitForSelector('.graphiql-doc-explorer-field-name:has-text("trainingProgress")');
     await browser.screenshot(page, 'explorer-docs');
+    // Closed again, so the editors have the width for the next pictures.
+    await page.click('[aria-label="Hide Documentation Explorer"]');
   });
 
   it('runs a query typed into its editor and shows the server’s answer', async () => {
@@ -167,7 +169,11 @@ describe('the API explorer', () => {
       page,
       [
         'subscription RunStatuses {',
-        '  runUpdated(afterSequence: 0) { runId status sequence }',
+        '  runUpdated(afterSequence: 0) {',
+        '    runId',
+        '    status',
+        '    sequence',
+        '  }',
         '}',
       ].join('\n'),
       'RunStatuses',
