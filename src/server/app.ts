@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { buildAppSchema, type GraphQLContext } from '../api/schema.js';
 import { createContainer } from '../api/container.js';
@@ -18,10 +19,10 @@ import { isClientError, isDatabaseUnavailable, maskError } from './errors.js';
 import { EXPORT_ROUTE, serveExport } from './export.js';
 import { OperationGuard } from './guard.js';
 import { HomeLock } from './home-lock.js';
-import { handleGraphQL, sendJson } from './http.js';
+import { handleGraphQL, prefersHtml, sendJson } from './http.js';
 import { depthLimit } from './limits.js';
 import { Metrics } from './metrics.js';
-import { serveStatic } from './static.js';
+import { EXPLORER_PATH, serveStatic } from './static.js';
 import { attachWebSocket } from './ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -151,7 +152,9 @@ async function serve(
     formatError: (formatted: GraphQLFormattedError, original: unknown) =>
       maskError(formatted, original, null),
     validationRules: [depthLimit()],
-    plugins: [observe],
+    // Apollo's default landing page loads its Sandbox from the internet; a browser opening
+    // /graphql gets the explorer served from this package instead (see `route`).
+    plugins: [observe, ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
 
@@ -206,6 +209,16 @@ async function serve(
       await ready(res);
       return path;
     }
+    // A browser opening /graphql gets the explorer, before any key check: the page holds no data,
+    // and a browser cannot send a key with a typed-in address anyway. GraphQL clients never ask
+    // for HTML first, so GET stays GraphQL over HTTP for them.
+    if (
+      path === GRAPHQL_PATH &&
+      req.method === 'GET' &&
+      prefersHtml(req.headers.accept) &&
+      serveStatic(EXPLORER_PATH, res, { vary: 'accept' })
+    )
+      return EXPLORER_PATH;
     if (path === GRAPHQL_PATH) {
       const principal = authenticate(req, res);
       if (principal)
@@ -226,10 +239,10 @@ async function serve(
       return `/export/${exported[1]}/${exported[3]}`;
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(path, res))
-      return '/dashboard';
+      return path === EXPLORER_PATH ? EXPLORER_PATH : '/dashboard';
     sendJson(res, 404, {
       errors: [{ message: `no route for ${path}`, extensions: { code: 'NOT_FOUND' } }],
-      routes: ['/', GRAPHQL_PATH, '/export/...', '/metrics', '/healthz', '/readyz'],
+      routes: ['/', EXPLORER_PATH, GRAPHQL_PATH, '/export/...', '/metrics', '/healthz', '/readyz'],
     });
     return 'unmatched';
   };

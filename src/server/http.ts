@@ -68,7 +68,10 @@ const OFFERED_TYPES: readonly MediaType[] = [
   },
 ];
 
-/** Content types a browser may POST cross-site without a preflight: Apollo's CSRF check owns them. */
+/**
+ * Content types a browser may send cross-site without a CORS preflight: a GET with one of them (or
+ * none) and no preflight header is what Apollo's CSRF prevention blocks.
+ */
 const SIMPLE_CONTENT_TYPES = new Set([
   'application/x-www-form-urlencoded',
   'multipart/form-data',
@@ -119,38 +122,57 @@ function parseAccept(header: string): MediaRange[] {
 }
 
 /**
+ * The quality an `Accept` header gives `offered`: that of its most specific matching range (the
+ * rule of Apollo's negotiator), 0 when no range matches.
+ */
+function qualityOf(ranges: readonly MediaRange[], offered: MediaType): number {
+  let best: { specificity: number; q: number } | null = null;
+  for (const range of ranges) {
+    let specificity = 0;
+    if (range.type === offered.type) specificity |= 4;
+    else if (range.type !== '*') continue;
+    if (range.subtype === offered.subtype) specificity |= 2;
+    else if (range.subtype !== '*') continue;
+    if (range.params.size > 0) {
+      const matches = [...range.params].every(
+        ([key, value]) => value === '*' || value === (offered.params.get(key) ?? ''),
+      );
+      if (!matches) continue;
+      specificity |= 1;
+    }
+    if (
+      best === null ||
+      specificity > best.specificity ||
+      (specificity === best.specificity && range.q > best.q)
+    )
+      best = { specificity, q: range.q };
+  }
+  return best?.q ?? 0;
+}
+
+/**
  * Whether an `Accept` header admits a response Apollo can send for a single result: the same rule
- * as Apollo's negotiator (each offered type takes the quality of its most specific matching range),
- * so that a request Apollo would answer with 406 is refused here before it runs. A missing or
- * empty header accepts JSON.
+ * as Apollo's negotiator, so that a request Apollo would answer with 406 is refused here before it
+ * runs. A missing or empty header accepts JSON.
  */
 export function acceptsGraphQLResponse(accept: string | undefined): boolean {
   if (!accept) return true;
   const ranges = parseAccept(accept);
-  return OFFERED_TYPES.some((offered) => {
-    let best: { specificity: number; q: number } | null = null;
-    for (const range of ranges) {
-      let specificity = 0;
-      if (range.type === offered.type) specificity |= 4;
-      else if (range.type !== '*') continue;
-      if (range.subtype === offered.subtype) specificity |= 2;
-      else if (range.subtype !== '*') continue;
-      if (range.params.size > 0) {
-        const matches = [...range.params].every(
-          ([key, value]) => value === '*' || value === (offered.params.get(key) ?? ''),
-        );
-        if (!matches) continue;
-        specificity |= 1;
-      }
-      if (
-        best === null ||
-        specificity > best.specificity ||
-        (specificity === best.specificity && range.q > best.q)
-      )
-        best = { specificity, q: range.q };
-    }
-    return best !== null && best.q > 0;
-  });
+  return OFFERED_TYPES.some((offered) => qualityOf(ranges, offered) > 0);
+}
+
+const HTML: MediaType = { type: 'text', subtype: 'html', params: new Map() };
+
+/**
+ * Whether an `Accept` header ranks HTML above every JSON type GraphQL answers in: a browser
+ * opening the URL, not a GraphQL client. A tie (a wildcard such as curl's, or no header) goes to
+ * JSON.
+ */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const ranges = parseAccept(accept);
+  const html = qualityOf(ranges, HTML);
+  return html > 0 && OFFERED_TYPES.every((offered) => qualityOf(ranges, offered) < html);
 }
 
 /**
@@ -176,13 +198,14 @@ function refuse(
 /**
  * Hands one HTTP request to Apollo (Apollo 5 has no built-in node:http integration).
  *
- * Refused here, before the body is read or anything runs: methods other than GET and POST (405
- * with `Allow`), a POST whose `Accept` admits no JSON media type (406; Apollo would run the
- * operation first, mutations included, and only then answer 406), and a POST body in a media type
- * other than JSON (415), except the cross-site "simple" types without a preflight header, which
- * Apollo's CSRF prevention refuses with 400. A body over {@link MAX_BODY_BYTES} gets 413, malformed
- * JSON 400 `BAD_REQUEST`; everything else (parameter checks, GET, status codes of GraphQL errors)
- * is Apollo's.
+ * Refused here, before the body is read or anything runs, each with a message that says what to
+ * send: methods other than GET and POST (405 with `Allow`); a POST whose `Accept` admits no JSON
+ * media type (406; Apollo would run the operation first, mutations included, and only then answer
+ * 406); a POST whose body is not declared JSON, with no content-type or any other (415: only a
+ * JSON body is read, which also keeps cross-site "simple" POSTs, the CSRF risk, from running); a
+ * GET that Apollo's CSRF prevention would block (400, naming the header to add; Apollo's check
+ * stays on behind this one). A body over {@link MAX_BODY_BYTES} gets 413, malformed JSON 400
+ * `BAD_REQUEST`; everything else (parameter checks, status codes of GraphQL errors) is Apollo's.
  */
 export async function handleGraphQL(
   apollo: ApolloServer<GraphQLContext>,
@@ -197,6 +220,20 @@ export async function handleGraphQL(
     });
     return;
   }
+  const type = req.headers['content-type'] ?? '';
+  const essence = essenceOf(type);
+  if (method === 'GET') {
+    const preflighted = PREFLIGHT_HEADERS.some((name) => (req.headers[name] ?? '').length > 0);
+    if (!preflighted && (essence === '' || SIMPLE_CONTENT_TYPES.has(essence))) {
+      refuse(
+        req,
+        res,
+        400,
+        `a GET to /graphql needs the header "apollo-require-preflight: 1" (CSRF prevention: a browser cannot send it cross-site without asking first), or POST the operation with "content-type: application/json"`,
+      );
+      return;
+    }
+  }
   let body: unknown = undefined;
   if (method === 'POST') {
     const accept = req.headers.accept;
@@ -209,13 +246,16 @@ export async function handleGraphQL(
       );
       return;
     }
-    const type = req.headers['content-type'] ?? '';
-    const essence = essenceOf(type);
     // Any JSON flavour, as before (application/json, application/graphql-response+json...).
     const isJson = /json/.test(essence);
-    const preflighted = PREFLIGHT_HEADERS.some((name) => (req.headers[name] ?? '').length > 0);
-    if (essence !== '' && !isJson && (preflighted || !SIMPLE_CONTENT_TYPES.has(essence))) {
-      refuse(req, res, 415, `a POST body must be application/json; got content-type "${type}"`);
+    if (!isJson) {
+      const got = essence === '' ? 'no content-type' : `content-type "${type}"`;
+      refuse(
+        req,
+        res,
+        415,
+        `a POST body must be JSON: send the header "content-type: application/json" with {"query": ..., "variables": ...}; got ${got}`,
+      );
       return;
     }
     let text: string;
@@ -231,7 +271,7 @@ export async function handleGraphQL(
       }
       throw error;
     }
-    if (text.length > 0 && isJson) {
+    if (text.length > 0) {
       try {
         body = JSON.parse(text);
       } catch {

@@ -42,26 +42,38 @@ const MATRIX_PRICE: Readonly<Record<string, number>> = {
   'CorrelationMatrix.svg': 400,
 };
 
-/** Validation rule: refuses operations nested deeper than `max` fields. */
+/**
+ * Validation rule: refuses operations nested deeper than `max` fields. Inside `__schema` and
+ * `__type`, `ofType` does not count: it is one object, never a list, and the chain ends with the
+ * type's wrappers (`[Int!]!` has three), so it cannot fan out. Standard introspection queries
+ * (GraphiQL's, graphql-js's `getIntrospectionQuery`) nest `ofType` eight deep to reach named
+ * types and would otherwise be refused.
+ */
 export function depthLimit(max: number = MAX_DEPTH): (context: ValidationContext) => ASTVisitor {
   return (context) => {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const d of context.getDocument().definitions)
       if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-    const depthOf = (set: SelectionSetNode, seen: Set<string>): number => {
+    const depthOf = (set: SelectionSetNode, seen: Set<string>, introspection: boolean): number => {
       let deepest = 0;
       for (const s of set.selections) {
-        if (s.kind === Kind.FIELD)
-          deepest = Math.max(deepest, 1 + (s.selectionSet ? depthOf(s.selectionSet, seen) : 0));
-        else if (s.kind === Kind.INLINE_FRAGMENT)
-          deepest = Math.max(deepest, depthOf(s.selectionSet, seen));
+        if (s.kind === Kind.FIELD) {
+          const name = s.name.value;
+          const inside = introspection || name === '__schema' || name === '__type';
+          const own = introspection && name === 'ofType' ? 0 : 1;
+          deepest = Math.max(
+            deepest,
+            own + (s.selectionSet ? depthOf(s.selectionSet, seen, inside) : 0),
+          );
+        } else if (s.kind === Kind.INLINE_FRAGMENT)
+          deepest = Math.max(deepest, depthOf(s.selectionSet, seen, introspection));
         else {
           const fragment = fragments.get(s.name.value);
           // A cycle of fragments is reported by graphql's own NoFragmentCycles rule.
           if (!fragment || seen.has(s.name.value)) continue;
           deepest = Math.max(
             deepest,
-            depthOf(fragment.selectionSet, new Set([...seen, s.name.value])),
+            depthOf(fragment.selectionSet, new Set([...seen, s.name.value]), introspection),
           );
         }
       }
@@ -69,7 +81,7 @@ export function depthLimit(max: number = MAX_DEPTH): (context: ValidationContext
     };
     return {
       OperationDefinition(node) {
-        const depth = depthOf(node.selectionSet, new Set());
+        const depth = depthOf(node.selectionSet, new Set(), false);
         if (depth > max)
           context.reportError(
             new GraphQLError(

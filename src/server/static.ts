@@ -26,18 +26,36 @@ function packageRoot(): string {
 const root = packageRoot();
 /** The dashboard's files, served as they are (no build step): src/server/dashboard. */
 export const DASHBOARD_DIR = join(root, 'src', 'server', 'dashboard');
-/** Browser copies of libraries the dashboard imports, served from node_modules. */
+const modules = join(root, 'node_modules');
+/**
+ * Browser builds of the libraries the dashboard and the explorer load, served from node_modules as
+ * their packages ship them (no build step, nothing from the internet). GraphiQL 4 is the last
+ * major with a browser (UMD) build, and it needs React 18's UMD builds (React 19 has none).
+ */
 const VENDOR: Readonly<Record<string, string>> = {
-  'graphql-ws.js': join(root, 'node_modules', 'graphql-ws', 'umd', 'graphql-ws.min.js'),
+  'graphql-ws.js': join(modules, 'graphql-ws', 'umd', 'graphql-ws.min.js'),
+  'graphiql.js': join(modules, 'graphiql', 'graphiql.min.js'),
+  'graphiql.css': join(modules, 'graphiql', 'graphiql.min.css'),
+  'react.js': join(modules, 'react', 'umd', 'react.production.min.js'),
+  'react-dom.js': join(modules, 'react-dom', 'umd', 'react-dom.production.min.js'),
 };
 
+/** The explorer's page (GraphiQL), at `/explorer` and at `GET /graphql` from a browser. */
+export const EXPLORER_PATH = '/explorer';
+
 /**
- * Serves `/` (the dashboard's index.html), `/dashboard/<file>` and `/dashboard/vendor/<lib>`.
- * Returns false when `path` is none of these, so the caller can answer 404 itself.
+ * Serves `/` (the dashboard's index.html), `/explorer` (explorer.html), `/dashboard/<file>` and
+ * `/dashboard/vendor/<lib>`, with `headers` added. Returns false when `path` is none of these, so
+ * the caller can answer 404 itself.
  */
-export function serveStatic(path: string, res: ServerResponse): boolean {
+export function serveStatic(
+  path: string,
+  res: ServerResponse,
+  headers: Readonly<Record<string, string>> = {},
+): boolean {
   let file: string | undefined;
   if (path === '/' || path === '/index.html') file = join(DASHBOARD_DIR, 'index.html');
+  else if (path === EXPLORER_PATH) file = join(DASHBOARD_DIR, 'explorer.html');
   else if (path.startsWith('/dashboard/vendor/'))
     file = VENDOR[path.slice('/dashboard/vendor/'.length)];
   else if (path.startsWith('/dashboard/')) {
@@ -53,6 +71,7 @@ export function serveStatic(path: string, res: ServerResponse): boolean {
     // The page holds no data: it is safe to cache briefly, and a redeploy shows within a minute.
     'cache-control': 'public, max-age=60',
     'x-content-type-options': 'nosniff',
+    ...headers,
   });
   createReadStream(file).pipe(res);
   return true;

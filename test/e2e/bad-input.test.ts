@@ -1027,6 +1027,52 @@ const MAIN_CASES: Case[] = [
     field: 'afterSequence',
     value: -1,
   },
+  // A POST body not declared JSON: 415 saying what to send, whatever the content-type (or none),
+  // and nothing runs. The body is a mutation that would store an architecture.
+  ...(
+    [
+      ['no content-type', {}, 'no content-type'],
+      ['text/plain', { 'content-type': 'text/plain;charset=UTF-8' }, '"text/plain'],
+      [
+        'application/x-www-form-urlencoded',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        '"application/x-www-form-urlencoded"',
+      ],
+      [
+        'multipart/form-data',
+        { 'content-type': 'multipart/form-data; boundary=x' },
+        '"multipart/form-data',
+      ],
+      [
+        'text/plain with a preflight header',
+        { 'content-type': 'text/plain', 'apollo-require-preflight': '1' },
+        '"text/plain"',
+      ],
+    ] as const
+  ).map(([what, headers, got]): Case => ({
+    name: `HTTP: a POST with ${what}`,
+    send: async (s) => {
+      // Bytes, not a string: fetch would add "text/plain" to a string body on its own.
+      const body = new TextEncoder().encode(
+        JSON.stringify({ query: CREATE, variables: { input: arch({ name: 'never-csrf' }) } }),
+      );
+      const res = await fetch(s.server.url, { method: 'POST', headers, body });
+      return answerOf(res.status, await res.text());
+    },
+    code: 'BAD_REQUEST',
+    status: 415,
+    mentions: ['content-type: application/json', got],
+  })),
+  {
+    name: 'HTTP: a GET without a CSRF preflight header',
+    send: async (s) => {
+      const res = await fetch(`${s.server.url}?query=${encodeURIComponent('{ __typename }')}`);
+      return answerOf(res.status, await res.text());
+    },
+    code: 'BAD_REQUEST',
+    status: 400,
+    mentions: ['apollo-require-preflight: 1', 'content-type: application/json'],
+  },
   // graphql-ws operations
   {
     name: 'WebSocket: trainingProgress with a malformed run id',

@@ -36,6 +36,13 @@ afterAll(async () => {
   await t?.stop();
 });
 
+/** A multipart form, as an HTML form posts it, with the operation as a field. */
+function formData(query: string): FormData {
+  const form = new FormData();
+  form.set('query', query);
+  return form;
+}
+
 describe('graphql-http server audits', () => {
   it('runs every audit', () => {
     expect(results.length).toBeGreaterThan(0);
@@ -50,17 +57,31 @@ describe('graphql-http server audits', () => {
 });
 
 describe('HTTP edges the audits do not cover', () => {
-  it('keeps CSRF prevention on: a simple POST and a GET without a preflight header are refused', async () => {
-    const simple = await fetch(t.server.url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain' },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
-    expect(simple.status).toBe(400);
+  it('keeps CSRF prevention on: a cross-site "simple" POST runs nothing, a GET needs a preflight header', async () => {
+    const before = await count();
+    // What a page on another site can send without asking first: a form, or fetch with a
+    // string body (text/plain). Neither is JSON, so each is refused before the body is read.
+    const simple: { body: string | URLSearchParams | FormData; type: string }[] = [
+      { body: JSON.stringify({ query: CREATE }), type: 'text/plain' },
+      { body: new URLSearchParams({ query: CREATE }), type: 'application/x-www-form-urlencoded' },
+      { body: formData(CREATE), type: 'multipart/form-data' },
+    ];
+    for (const { body, type } of simple) {
+      const res = await fetch(t.server.url, { method: 'POST', body });
+      expect([type, res.status]).toEqual([type, 415]);
+      const json = (await res.json()) as { errors: { message: string; extensions: object }[] };
+      expect(json.errors[0]?.message).toContain('send the header "content-type: application/json"');
+      expect(json.errors[0]?.message).toContain(type);
+      expect(json.errors[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+    }
+    expect(await count()).toBe(before);
     const url = new URL(t.server.url);
     url.searchParams.set('query', '{ __typename }');
     const get = await fetch(url);
     expect(get.status).toBe(400);
+    expect(((await get.json()) as { errors: { message: string }[] }).errors[0]?.message).toContain(
+      '"apollo-require-preflight: 1"',
+    );
     const preflighted = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
     expect(preflighted.status).toBe(200);
     expect(await preflighted.json()).toEqual({ data: { __typename: 'Query' } });
@@ -98,17 +119,23 @@ describe('HTTP edges the audits do not cover', () => {
     }
   });
 
-  it('answers 415 to a POST body in a media type it does not read, once past CSRF prevention', async () => {
+  it('answers 415 to a POST body with no content-type or any but JSON, naming what it got', async () => {
     const post = (headers: Record<string, string>, body: string) =>
-      fetch(t.server.url, { method: 'POST', headers, body });
-    expect((await post({ 'content-type': 'application/xml' }, '<query/>')).status).toBe(415);
-    const preflighted = await post(
-      { 'content-type': 'text/plain', 'apollo-require-preflight': 'true' },
-      JSON.stringify({ query: '{ __typename }' }),
-    );
-    expect(preflighted.status).toBe(415);
-    const json = (await preflighted.json()) as { errors: { message: string }[] };
-    expect(json.errors[0]?.message).toContain('text/plain');
+      fetch(t.server.url, { method: 'POST', headers, body: new TextEncoder().encode(body) });
+    const cases: [Record<string, string>, string][] = [
+      [{}, 'got no content-type'],
+      [{ 'content-type': 'application/xml' }, 'got content-type "application/xml"'],
+      [
+        { 'content-type': 'text/plain', 'apollo-require-preflight': 'true' },
+        'got content-type "text/plain"',
+      ],
+    ];
+    for (const [headers, got] of cases) {
+      const res = await post(headers, JSON.stringify({ query: '{ __typename }' }));
+      expect([got, res.status]).toEqual([got, 415]);
+      const json = (await res.json()) as { errors: { message: string }[] };
+      expect(json.errors[0]?.message).toContain(got);
+    }
   });
 
   it('answers 400 BAD_REQUEST to malformed JSON and to a body that is not an object', async () => {

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { collect, startTestServer, wsQuery, type TestServer } from '../helpers/server.js';
 
 /** Depth, cost, launch-rate, queue and subscription limits, over real HTTP and WebSocket. */
@@ -54,6 +55,33 @@ describe('limits', () => {
       ALICE,
     );
     expect(viaFragment.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('answers the standard introspection query (ofType chains do not count toward depth), but counts every other introspection field', async () => {
+    // What GraphiQL (the explorer) and other tools send: `ofType` nested eight deep.
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+    });
+    const full = await t.gql<{ __schema: { subscriptionType: { name: string } } }>(
+      query,
+      {},
+      ALICE,
+    );
+    expect(full.errors).toBeUndefined();
+    expect(full.data!.__schema.subscriptionType.name).toBe('Subscription');
+    // fields → type → fields fans out at every level: that nesting still counts.
+    let nest = 'name';
+    for (let i = 0; i < 6; i++) nest = `fields { type { ${nest} } }`;
+    const fanOut = await t.gql(`{ __schema { types { ${nest} } } }`, {}, ALICE);
+    expect(fanOut.errors?.[0]?.extensions).toMatchObject({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      depth: 15,
+      limit: 12,
+    });
   });
 
   it('prices matrices and pages: too costly a query is BAD_USER_INPUT before it runs', async () => {

@@ -22,6 +22,11 @@ export interface TestServer {
   ): Promise<GraphQLResponse<T>>;
   /** A graphql-ws client on the same port; closed by `stop`. */
   ws(connectionParams?: Record<string, unknown>): Client;
+  /**
+   * Shuts the server down gracefully (as SIGTERM does), waits `downMs`, and starts it again on the
+   * same home (or database) and port; `server` is the new one afterwards.
+   */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,10 +45,12 @@ export async function startTestServer(
     ...env,
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error');
-  const server = await startServer(config, log);
+  let server = await startServer(config, log);
   const clients: Client[] = [];
   return {
-    server,
+    get server() {
+      return server;
+    },
     config,
     async gql(query, variables, headers = {}) {
       const res = await fetch(server.url, {
@@ -63,6 +70,11 @@ export async function startTestServer(
       });
       clients.push(client);
       return client;
+    },
+    async restart(downMs = 0) {
+      await server.close();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      server = await startServer({ ...config, port: server.port }, log);
     },
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));

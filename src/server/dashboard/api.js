@@ -3,9 +3,11 @@
 
 /* global graphqlWs */
 
+// The dashboard and the explorer (explorer.js) share this entry: a key entered on one page works
+// on the other.
 const KEY_STORAGE = 'filterscope.apiKey';
-const HTTP_URL = '/graphql';
-const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
+export const HTTP_URL = '/graphql';
+export const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
 
 /** A GraphQL or transport error, with the `extensions.code` the server gave (or one of ours). */
 export class ApiError extends Error {
@@ -56,7 +58,8 @@ function authRequired(message) {
   for (const fn of authListeners) fn(message);
 }
 
-const authorization = () => {
+/** `Bearer <key>` for the stored key, or null. */
+export const authorization = () => {
   const key = getKey();
   return key ? `Bearer ${key}` : null;
 };
@@ -102,7 +105,7 @@ export async function gql(query, variables = {}) {
 
 // graphql-ws: 4401 Unauthorized, 4403 Forbidden (what `onConnect` returning false sends).
 const AUTH_CLOSE_CODES = new Set([4401, 4403]);
-const isAuthClose = (event) => AUTH_CLOSE_CODES.has(event?.code);
+export const isAuthClose = (event) => AUTH_CLOSE_CODES.has(event?.code);
 
 let client = null;
 const connectionListeners = new Set();

@@ -2,6 +2,7 @@
 
 import { getKey, onAuthRequired, onConnectionChange, setKey, takeKeyFromHash } from './api.js';
 import { errorBox, h, replace } from './dom.js';
+import { showKeyForm } from './key-form.js';
 import { filterView } from './views/filter.js';
 import { layerView } from './views/layer.js';
 import { probeView } from './views/probe.js';
@@ -78,54 +79,6 @@ async function render() {
 const keyPanel = document.getElementById('key-panel');
 const forgetButton = document.getElementById('forget-key');
 
-function showKeyForm(message) {
-  if (keyPanel.querySelector('form')) {
-    keyPanel.querySelector('.key-reason').textContent = message;
-    return;
-  }
-  const input = h('input', {
-    type: 'password',
-    name: 'key',
-    autocomplete: 'off',
-    spellcheck: 'false',
-    placeholder: 'API key',
-    required: true,
-    'data-testid': 'key-input',
-    'aria-label': 'API key',
-  });
-  const form = h(
-    'form',
-    {
-      class: 'key-form',
-      'data-testid': 'key-form',
-      onsubmit: (event) => {
-        event.preventDefault();
-        setKey(input.value.trim());
-        keyPanel.replaceChildren();
-        updateForgetButton();
-        render();
-      },
-    },
-    h('strong', null, 'This server needs an API key. '),
-    h('span', { class: 'key-reason' }, message),
-    h(
-      'div',
-      { class: 'key-row' },
-      input,
-      h('button', { type: 'submit', 'data-testid': 'key-submit' }, 'Use key'),
-    ),
-    h(
-      'small',
-      null,
-      'The key is kept in this browser (localStorage) and sent as "Authorization: Bearer …". You can also open the page once as ',
-      h('code', null, '/#key=<key>'),
-      '.',
-    ),
-  );
-  keyPanel.replaceChildren(form);
-  input.focus();
-}
-
 function updateForgetButton() {
   forgetButton.hidden = !getKey();
 }
@@ -136,7 +89,12 @@ forgetButton.addEventListener('click', () => {
   render();
 });
 
-onAuthRequired((message) => showKeyForm(message));
+onAuthRequired((message) =>
+  showKeyForm(keyPanel, message, () => {
+    updateForgetButton();
+    render();
+  }),
+);
 
 // ---- connection indicator ---------------------------------------------------------------------
 
