@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Counts what issue 14 measures in src/: type assertions (`x as T`, `<T>x`; `as const` left
 // out), files over 300 lines, the longest functions, and import cycles among src/ files with
-// type-only imports included. Run: node scripts/code-stats.mjs [--json]
+// type-only imports included. Run: node scripts/code-stats.mjs [--json]; with --check it prints
+// only the cycles and exits 1 if there is one (part of `npm run lint`).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -110,7 +111,11 @@ for (const v of edges.keys()) if (!info.has(v)) strong(v);
 const long = lines.filter((f) => f.lines > 300).sort((a, b) => b.lines - a.lines);
 const longest = functions.sort((a, b) => b.lines - a.lines).slice(0, 10);
 const topCasts = [...castsPerFile].sort((a, b) => b[1] - a[1]).slice(0, 10);
-if (process.argv.includes('--json')) {
+if (process.argv.includes('--check')) {
+  for (const c of cycles)
+    console.error(`import cycle (type-only imports included): ${c.join(' <-> ')}`);
+  process.exit(cycles.length > 0 ? 1 : 0);
+} else if (process.argv.includes('--json')) {
   console.log(JSON.stringify({ casts, long, longest, cycles }, null, 2));
 } else {
   console.log(`src files: ${files.length}, lines: ${lines.reduce((s, f) => s + f.lines, 0)}`);

@@ -1,6 +1,8 @@
+import 'reflect-metadata';
 import type { ContainerType } from 'type-graphql';
 import { ArchitectureResolver, LayerResolver } from './architecture/architecture.resolver.js';
 import type { Services } from './context.js';
+import { DefaultsResolver } from './defaults/defaults.resolver.js';
 import { DatasetResolver } from './dataset/dataset.resolver.js';
 import { NodeResolver } from './node/node.resolver.js';
 import {
@@ -15,6 +17,7 @@ import { TrainingRunResolver } from './run/training-run.resolver.js';
 /** Every resolver class, in the order the schema lists them. */
 export const RESOLVERS = [
   NodeResolver,
+  DefaultsResolver,
   ArchitectureResolver,
   LayerResolver,
   DatasetResolver,
@@ -30,6 +33,7 @@ export const RESOLVERS = [
 export function createContainer(services: Services): ContainerType {
   const instances = new Map<unknown, unknown>([
     [NodeResolver, new NodeResolver(services.nodes)],
+    [DefaultsResolver, new DefaultsResolver()],
     [ArchitectureResolver, new ArchitectureResolver(services.architectures)],
     [LayerResolver, new LayerResolver(services.architectures)],
     [DatasetResolver, new DatasetResolver(services.datasets)],

@@ -5,8 +5,6 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { RESOLVERS } from './container.js';
 import type { GraphQLContext } from './context.js';
 
-export type { GraphQLContext } from './context.js';
-
 let cached: GraphQLSchema | null = null;
 
 /** The executable schema (built once per process; resolvers come from each request's container). */

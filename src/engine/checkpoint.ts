@@ -242,3 +242,37 @@ export function crc32(data: Uint8Array): number {
   }
   return (crc ^ 0xffffffff) >>> 0;
 }
+
+/** A checkpoint only resumes the job that wrote it: same architecture, data and hyperparameters. */
+export function checkResumable(
+  saved: CheckpointMeta,
+  current: Omit<CheckpointMeta, 'history'>,
+): void {
+  // Checkpoints written before `maxTestExamples` existed meant "all" by leaving it out.
+  const upgraded = {
+    ...saved,
+    hyperparameters: {
+      ...saved.hyperparameters,
+      maxTestExamples: saved.hyperparameters.maxTestExamples ?? null,
+    },
+  };
+  for (const key of ['architecture', 'dataset', 'hyperparameters'] as const) {
+    const a = canonicalJson(upgraded[key]);
+    const b = canonicalJson(current[key]);
+    if (a !== b) {
+      throw new Error(
+        `cannot resume: the checkpoint's ${key} differ from the job's (checkpoint ${truncate(a)}, job ${truncate(b)})`,
+      );
+    }
+  }
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+const truncate = (text: string): string => (text.length > 200 ? `${text.slice(0, 197)}...` : text);

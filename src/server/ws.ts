@@ -14,7 +14,7 @@ import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { rateLimited } from '../api/errors.js';
-import type { GraphQLContext } from '../api/schema.js';
+import type { GraphQLContext } from '../api/context.js';
 import type { Logger } from '../log.js';
 import { AccessError, selectedOperation, type KeyRing, type Principal } from './access.js';
 import { maskError } from './errors.js';

@@ -210,3 +210,20 @@ export function subscribe(query, variables, { onData, onError, onComplete }) {
     dispose();
   };
 }
+
+let defaults = null;
+
+/**
+ * The server's defaults (`Query.defaults`): phase 3's metric parameters and the final statuses,
+ * read once per page instead of copied here. `final` is the set of final statuses.
+ */
+export function serverDefaults() {
+  defaults ??= gql('{ defaults { threshold normalization minScale finalStatuses } }').then(
+    ({ defaults: d }) => ({ ...d, final: new Set(d.finalStatuses) }),
+    (error) => {
+      defaults = null; // a key may be given and the page reloaded: ask again next time
+      throw error;
+    },
+  );
+  return defaults;
+}

@@ -1,7 +1,7 @@
 // `#/probes/<id>/layers/<name>`: a probed layer's filters as a grid of correlation heatmaps,
 // highest SNR first, silent filters marked.
 
-import { gql, subscribeEvents } from '../api.js';
+import { gql, serverDefaults, subscribeEvents } from '../api.js';
 import {
   crumbs,
   debounce,
@@ -15,7 +15,6 @@ import {
   runLink,
   snrText,
 } from '../dom.js';
-import { TERMINAL } from './run.js';
 
 const LAYERS = `query ProbeLayers($id: ID!) {
   probe(id: $id) {
@@ -94,12 +93,11 @@ function card(filter, rank) {
   );
 }
 
-/** METHOD.md's metric parameters, from the page's `?threshold=&normalization=&minScale=`. */
-export const DEFAULTS = { threshold: 0.3, normalization: 'COLUMN_CENTERED', minScale: 0.05 };
-function metricOptions(query) {
+/** The metric parameters from the page's `?threshold=&normalization=&minScale=`, else the server's. */
+function metricOptions(query, defaults) {
   const number = (name) => {
     const value = Number(query.get(name));
-    return query.has(name) && Number.isFinite(value) ? value : DEFAULTS[name];
+    return query.has(name) && Number.isFinite(value) ? value : defaults[name];
   };
   const normalization = query.get('normalization');
   return {
@@ -107,7 +105,7 @@ function metricOptions(query) {
     minScale: number('minScale'),
     normalization: ['COLUMN_CENTERED', 'MAX', 'NONE'].includes(normalization)
       ? normalization
-      : DEFAULTS.normalization,
+      : defaults.normalization,
   };
 }
 
@@ -168,8 +166,9 @@ function optionsForm(options, base) {
 }
 
 export async function layerView(ctx, probeId, layerName) {
-  const options = metricOptions(ctx.query);
-  const { probe } = await gql(LAYERS, { id: probeId });
+  const [{ probe }, defaults] = await Promise.all([gql(LAYERS, { id: probeId }), serverDefaults()]);
+  const options = metricOptions(ctx.query, defaults);
+  const final = defaults.final;
   if (ctx.disposed) return;
   const layer = probe?.layers.find((l) => l.layerName === layerName);
   if (!probe || !layer) {
@@ -245,7 +244,7 @@ export async function layerView(ctx, probeId, layerName) {
   await load();
 
   // While this layer is being probed, reload as its filters are stored.
-  if (layer.complete || TERMINAL.has(probe.status)) return;
+  if (layer.complete || final.has(probe.status)) return;
   const reload = debounce(
     () => load().catch((error) => errors.replaceChildren(errorBox(error))),
     500,

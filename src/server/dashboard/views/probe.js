@@ -1,7 +1,7 @@
 // `#/probes/<id>`: SR per probed layer (METHOD.md phase 2) and the layer aggregates (phase 3),
 // kept live by `probeProgress`.
 
-import { gql, subscribeEvents } from '../api.js';
+import { gql, serverDefaults, subscribeEvents } from '../api.js';
 import { barChart } from '../charts.js';
 import {
   badge,
@@ -18,7 +18,6 @@ import {
   runLink,
   when,
 } from '../dom.js';
-import { TERMINAL } from './run.js';
 
 const PROBE = `query Probe($id: ID!) {
   probe(id: $id) {
@@ -136,7 +135,7 @@ function snrChart(probe) {
 }
 
 export async function probeView(ctx, id) {
-  const { probe } = await gql(PROBE, { id });
+  const [{ probe }, { final }] = await Promise.all([gql(PROBE, { id }), serverDefaults()]);
   if (ctx.disposed) return;
   if (!probe) {
     replace(
@@ -172,7 +171,7 @@ export async function probeView(ctx, id) {
           })
         : null,
     );
-    live.textContent = TERMINAL.has(state.status) ? '' : (activity ?? 'Waiting for a runner…');
+    live.textContent = final.has(state.status) ? '' : (activity ?? 'Waiting for a runner…');
     replace(
       chart,
       barChart({
@@ -208,7 +207,7 @@ export async function probeView(ctx, id) {
     );
   };
   draw();
-  if (TERMINAL.has(probe.status)) return;
+  if (final.has(probe.status)) return;
 
   const showError = (error) => errors.replaceChildren(errorBox(error));
   const refresh = debounce(async () => {
@@ -242,7 +241,7 @@ export async function probeView(ctx, id) {
             refresh();
           } else if (event.type === 'STATUS') {
             state = { ...state, status: event.status, error: event.error ?? state.error };
-            if (TERMINAL.has(event.status)) refresh();
+            if (final.has(event.status)) refresh();
           }
           draw();
         },

@@ -1,7 +1,7 @@
 // `#/runs/<id>`: a run's summary, its loss and SR curves and the current epoch's progress, kept
 // live by `trainingProgress`.
 
-import { gql, subscribeEvents } from '../api.js';
+import { gql, serverDefaults, subscribeEvents } from '../api.js';
 import { lineChart } from '../charts.js';
 import {
   badge,
@@ -34,8 +34,6 @@ const PROGRESS = `subscription Progress($runId: ID!, $afterSequence: Int) {
     step { epoch batch batches loss }
   }
 }`;
-
-export const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 function progressBar(label, fraction, props) {
   const clamped = Math.max(0, Math.min(1, fraction || 0));
@@ -81,7 +79,7 @@ const datasetText = (run) => {
 };
 
 export async function runView(ctx, id) {
-  const { run } = await gql(RUN, { id });
+  const [{ run }, { final }] = await Promise.all([gql(RUN, { id }), serverDefaults()]);
   if (ctx.disposed) return;
   if (!run) {
     replace(
@@ -130,7 +128,7 @@ export async function runView(ctx, id) {
           'data-epoch': done,
           'data-epochs': epochs,
         }),
-        step && !TERMINAL.has(state.status)
+        step && !final.has(state.status)
           ? progressBar(
               `Epoch ${step.epoch}: batch ${step.batch} / ${step.batches}, loss ${num(step.loss, 4)}`,
               step.batch / step.batches,
@@ -213,7 +211,7 @@ export async function runView(ctx, id) {
   };
   Object.values(draw).forEach((fn) => fn());
 
-  if (TERMINAL.has(run.status)) return;
+  if (final.has(run.status)) return;
   const refresh = async () => {
     const { run: fresh } = await gql(RUN, { id });
     if (!fresh || ctx.disposed) return;
