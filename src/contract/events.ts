@@ -33,6 +33,8 @@ export interface StatusPayload {
   readonly testExamples?: number;
   /** SUCCEEDED (runs). */
   readonly finalTestSR?: number;
+  /** SUCCEEDED (imported runs): what to check (an SR near chance). */
+  readonly warnings?: readonly string[];
   readonly bestTestSR?: number;
   readonly bestEpoch?: number;
 }
@@ -53,6 +55,8 @@ export interface RunEvents {
   /** An epoch's metrics, committed with its checkpoint. */
   readonly epoch: EpochMetrics;
   readonly checkpoint: { readonly epoch: number; readonly sizeBytes: number };
+  /** An imported network's evaluation: test batches done, at most one event per second. */
+  readonly evaluation: { readonly batch: number; readonly batches: number };
 }
 
 /** One filter's metrics as a `filters` event carries them (the raw matrix stays in its row). */

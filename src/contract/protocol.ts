@@ -33,6 +33,8 @@ export enum MessageType {
   Start = 'start',
   /** runner -> engine: probe a phase-1 checkpoint (phases 2 and 3). */
   Probe = 'probe',
+  /** runner -> engine: measure an imported network's test SR. */
+  Evaluate = 'evaluate',
   /** runner -> engine: stop between batches; the last checkpoint stays valid. */
   Cancel = 'cancel',
   /** engine -> runner: backend ready, dataset loaded, hyperparameters resolved. */
@@ -48,6 +50,10 @@ export enum MessageType {
   ProbeEvent = 'probeEvent',
   /** engine -> runner: a probe's end (terminal, like `finished`). */
   ProbeFinished = 'probeFinished',
+  /** engine -> runner: test batches evaluated so far, at most one per second. */
+  EvaluationStep = 'evaluationStep',
+  /** engine -> runner: an evaluation's end (terminal). */
+  Evaluated = 'evaluated',
   Failed = 'failed',
   Cancelled = 'cancelled',
 }
@@ -106,6 +112,21 @@ export interface ProbeMessage {
   readonly checkpoint: Uint8Array;
 }
 
+/** What an `evaluate` message asks for: the network's architecture, its dataset, a test cap. */
+export interface EvaluateJobSpec {
+  readonly architecture: ArchitectureSpec;
+  readonly dataset: DatasetRequest;
+  /** Measure on the first N test examples only; null: all. */
+  readonly maxTestExamples: number | null;
+}
+
+export interface EvaluateMessage {
+  readonly type: MessageType.Evaluate;
+  readonly job: EvaluateJobSpec;
+  /** Bytes of the imported network's checkpoint (epoch 0; transferred, like `resumeFrom`). */
+  readonly checkpoint: Uint8Array;
+}
+
 export interface CancelMessage {
   readonly type: MessageType.Cancel;
   /**
@@ -120,7 +141,7 @@ export interface StartedMessage {
   readonly backend: string;
   readonly device: string;
   readonly threads: number;
-  /** Training examples actually used (after `maxTrainExamples`). */
+  /** Training examples actually used (after `maxTrainExamples`); 0 for an evaluation. */
   readonly trainExamples: number;
   readonly testExamples: number;
   /** Epochs already done by the checkpoint resumed from; null for a fresh start. */
@@ -178,6 +199,23 @@ export interface ProbeFinishedMessage {
   readonly layers: readonly { readonly layer: string; readonly successRate: number }[];
 }
 
+export interface EvaluationStepMessage {
+  readonly type: MessageType.EvaluationStep;
+  /** Test batches done, of `batches`. */
+  readonly batch: number;
+  readonly batches: number;
+}
+
+export interface EvaluatedMessage {
+  readonly type: MessageType.Evaluated;
+  /** Test SR in [0, 1] and mean softmax cross-entropy, inference mode. */
+  readonly testSR: number;
+  readonly testLoss: number;
+  /** Test examples measured. */
+  readonly examples: number;
+  readonly wallSeconds: number;
+}
+
 export interface FailedMessage {
   readonly type: MessageType.Failed;
   readonly error: string;
@@ -197,7 +235,7 @@ export interface CancelledMessage {
   readonly batchesAfterCancel?: number;
 }
 
-export type InboundMessage = StartMessage | ProbeMessage | CancelMessage;
+export type InboundMessage = StartMessage | ProbeMessage | EvaluateMessage | CancelMessage;
 export type OutboundMessage =
   | StartedMessage
   | StepMessage
@@ -206,6 +244,8 @@ export type OutboundMessage =
   | FinishedMessage
   | ProbeEventMessage
   | ProbeFinishedMessage
+  | EvaluationStepMessage
+  | EvaluatedMessage
   | FailedMessage
   | CancelledMessage;
 export type EngineMessage = InboundMessage | OutboundMessage;
@@ -213,6 +253,7 @@ export type EngineMessage = InboundMessage | OutboundMessage;
 const INBOUND: ReadonlySet<string> = new Set([
   MessageType.Start,
   MessageType.Probe,
+  MessageType.Evaluate,
   MessageType.Cancel,
 ]);
 
@@ -220,6 +261,7 @@ const INBOUND: ReadonlySet<string> = new Set([
 export const TERMINAL_TYPES: ReadonlySet<MessageType> = new Set([
   MessageType.Finished,
   MessageType.ProbeFinished,
+  MessageType.Evaluated,
   MessageType.Failed,
   MessageType.Cancelled,
 ]);
@@ -342,12 +384,16 @@ const metrics = object({
 const SHAPES: Record<MessageType, Check> = {
   [MessageType.Start]: message({ job, resumeFrom: nullable(bytes) }),
   [MessageType.Probe]: message({ job: probeJob, checkpoint: bytes }),
+  [MessageType.Evaluate]: message({
+    job: object({ architecture, dataset, maxTestExamples: nullable(integer(1)) }),
+    checkpoint: bytes,
+  }),
   [MessageType.Cancel]: message({ requestedAt: number(0) }, ['requestedAt']),
   [MessageType.Started]: message({
     backend: string,
     device: string,
     threads: integer(0),
-    trainExamples: integer(1),
+    trainExamples: integer(0),
     testExamples: integer(1),
     resumedFromEpoch: nullable(integer(0)),
   }),
@@ -378,6 +424,13 @@ const SHAPES: Record<MessageType, Check> = {
     forwardCalls: integer(0),
     wallSeconds: number(0),
     layers: arrayOf(object({ layer: string, successRate: number(0, 1) })),
+  }),
+  [MessageType.EvaluationStep]: message({ batch: integer(1), batches: integer(1) }),
+  [MessageType.Evaluated]: message({
+    testSR: number(0, 1),
+    testLoss: number(0),
+    examples: integer(1),
+    wallSeconds: number(0),
   }),
   [MessageType.Failed]: message({ error: string, stack: nullable(anyString), permanent: boolean }, [
     'permanent',

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec, ConvBlock, DenseBlock, LayerInfo } from '../architecture/index.js';
 import { CONV_DEFAULTS, summarize } from '../architecture/index.js';
 import { Random } from '../data/random.js';
-import type { NamedArray, NamedVariable } from './optimizer.js';
+import type { NamedArray } from '../contract/tensors.js';
+import type { NamedVariable } from './optimizer.js';
 
 /**
  * TensorFlow.js models built from architecture specs. Layer names and shapes come from

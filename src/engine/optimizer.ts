@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { NamedArray } from '../contract/tensors.js';
 
 /**
  * SGD with momentum and weight decay, PyTorch semantics (torch.optim.SGD with dampening 0):
@@ -25,13 +26,6 @@ export interface SgdSettings {
 export interface NamedVariable {
   readonly name: string;
   readonly variable: tf.Variable;
-}
-
-/** Named float32 values, as stored in a checkpoint. */
-export interface NamedArray {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly values: Float32Array;
 }
 
 /**

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
-import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../contract/backends.js';
+import { startThread } from '../threads.js';
 import { SharedCancel } from './cancel.js';
 import type { InboundMessage, OutboundMessage } from '../contract/protocol.js';
 import {
@@ -33,7 +32,7 @@ function transferList(message: OutboundMessage | InboundMessage): ArrayBuffer[] 
       ? message.bytes
       : message.type === MessageType.Start
         ? message.resumeFrom
-        : message.type === MessageType.Probe
+        : message.type === MessageType.Probe || message.type === MessageType.Evaluate
           ? message.checkpoint
           : null;
   if (!bytes || !(bytes.buffer instanceof ArrayBuffer)) return [];
@@ -97,32 +96,16 @@ export interface EngineWorker {
   dispose(): Promise<void>;
 }
 
-/**
- * Starts an engine worker thread. From compiled code it runs dist/engine/worker.js next to this
- * file; from TypeScript sources (jest, ts tools) there is no worker.js, so the thread first
- * installs a require hook that compiles .ts files with @swc/core (a devDependency, as jest's
- * own transform) and then loads worker.ts.
- */
+/** Starts an engine worker thread (engine/worker.js, or worker.ts from the sources: threads.ts). */
 export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWorker {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   if (options.backend) env.FILTERSCOPE_BACKEND = options.backend;
-  const compiled = join(__dirname, 'worker.js');
-  const source = join(__dirname, 'worker.ts');
-  const common = { env, resourceLimits: options.resourceLimits };
   const cancel = new SharedCancel();
-  const data = { filterscopeEngine: true, cancelCell: cancel.buffer };
-  let worker: Worker;
-  if (existsSync(compiled)) {
-    worker = new Worker(compiled, { ...common, workerData: data });
-  } else if (existsSync(source)) {
-    worker = new Worker(TS_BOOTSTRAP, {
-      ...common,
-      eval: true,
-      workerData: { ...data, entry: source },
-    });
-  } else {
-    throw new Error(`engine worker entry not found: neither ${compiled} nor ${source} exists`);
-  }
+  const worker = startThread(join(__dirname, 'worker'), {
+    env,
+    resourceLimits: options.resourceLimits,
+    workerData: { filterscopeEngine: true, cancelCell: cancel.buffer },
+  });
 
   const listeners = new Set<(message: OutboundMessage) => void>();
   let ended = false;
@@ -176,39 +159,3 @@ export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWork
     },
   };
 }
-
-/**
- * Worker bootstrap for TypeScript sources: compile `.ts` with swc on require, resolve the
- * `./x.js` specifiers of nodenext sources to `./x.ts`, then load the entry.
- */
-const TS_BOOTSTRAP = `
-const Module = require('node:module');
-const fs = require('node:fs');
-const { workerData } = require('node:worker_threads');
-const swc = Module.createRequire(workerData.entry)('@swc/core');
-const resolve = Module._resolveFilename;
-Module._resolveFilename = function (request, parent, ...rest) {
-  try {
-    return resolve.call(this, request, parent, ...rest);
-  } catch (error) {
-    if (request.endsWith('.js') && parent && parent.filename && parent.filename.endsWith('.ts')) {
-      return resolve.call(this, request.slice(0, -3) + '.ts', parent, ...rest);
-    }
-    throw error;
-  }
-};
-Module._extensions['.ts'] = function (module, filename) {
-  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename,
-    sourceMaps: 'inline',
-    jsc: {
-      target: 'es2022',
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-    },
-    module: { type: 'commonjs' },
-  });
-  module._compile(code, filename);
-};
-require(workerData.entry);
-`;

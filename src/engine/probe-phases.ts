@@ -240,16 +240,6 @@ export async function report(
 /** Lets an abort (an event on this thread) arrive between batches. */
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export function firstExamples(split: Split, max: number | null): Split {
-  if (max === null || max >= split.count) return split;
-  const pixels = split.images.length / split.count;
-  return {
-    images: split.images.subarray(0, max * pixels),
-    labels: split.labels.subarray(0, max),
-    count: max,
-  };
-}
-
 /** Correct rows of `[n, C]` logits; argmax ties go to the lowest label, as in analysis/. */
 function countCorrect(logits: Float32Array, truth: Int32Array, labels: number): number {
   let correct = 0;

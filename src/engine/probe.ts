@@ -2,16 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { ProbePlan, ResolvedProbeOptions } from '../contract/probe-options.js';
 import type { ProbeEvent } from '../contract/probe-events.js';
 import { Random } from '../data/random.js';
+import { firstExamples } from '../data/split.js';
 import type { LoadedDataset } from '../data/types.js';
 import { BatchClock, batchesAfterCancel, type CancelSignal } from './cancel.js';
-import { decodeCheckpoint } from './checkpoint.js';
+import { decodeCheckpoint } from '../contract/checkpoint.js';
 import { buildModel, buildProbeModel, writeVariables } from './model.js';
 import { Head } from './probe-head.js';
 import { featureCacheBytes, FrozenFeatures } from './probe-features.js';
 import {
   afccPass,
   analyse,
-  firstExamples,
   report,
   trainHeads,
   type LayerProbeResult,

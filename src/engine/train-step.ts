@@ -133,9 +133,12 @@ export async function evaluate(
   batches: Batcher,
   signal: CancelSignal | undefined,
   clock: BatchClock,
+  /** Called after each batch with the batches done and their number. */
+  onBatch?: (done: number, of: number) => void,
 ): Promise<{ loss: number; sr: number } | null> {
   let lossSum = 0;
   let correct = 0;
+  const total = Math.ceil(split.count / batches.batchSize);
   for (let start = 0; start < split.count; start += batches.batchSize) {
     if (signal?.aborted) return null;
     const batch = batches.fill(split, null, start, null);
@@ -149,6 +152,7 @@ export async function evaluate(
     correct += (await right.data())[0] as number;
     tf.dispose([loss, right]);
     clock.tick();
+    onBatch?.(start / batches.batchSize + 1, total);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { loss: lossSum / split.count, sr: correct / split.count };

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { channelStats } from '../data/normalize.js';
 import { Random } from '../data/random.js';
+import { firstExamples } from '../data/split.js';
 import type { ChannelStats, LoadedDataset, Split } from '../data/types.js';
-import type { CheckpointMeta } from './checkpoint.js';
-import { checkResumable, decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
+import type { CheckpointMeta } from '../contract/checkpoint.js';
+import { checkResumable, decodeCheckpoint, encodeCheckpoint } from '../contract/checkpoint.js';
 import {
   buildModel,
   modelVariables,
@@ -75,8 +76,7 @@ export async function train(
   checkDatasetFits(job, dataset);
   const hp = job.hyperparameters;
   const trainCount = trainExampleCount(hp, dataset);
-  const trainSplit: Split =
-    trainCount === dataset.train.count ? dataset.train : firstExamples(dataset.train, trainCount);
+  const trainSplit: Split = firstExamples(dataset.train, trainCount);
   const resume = options.resumeFrom ? decodeCheckpoint(options.resumeFrom) : null;
   const stats: ChannelStats = resume
     ? resume.meta.normalization
@@ -275,13 +275,4 @@ function checkDatasetFits(job: TrainJobSpec, dataset: LoadedDataset): void {
       `dataset ${dataset.name} has ${dataset.train.count} training and ${dataset.test.count} test examples; both must be at least 1`,
     );
   }
-}
-
-function firstExamples(split: Split, count: number): Split {
-  const pixels = split.images.length / split.count;
-  return {
-    images: split.images.subarray(0, count * pixels),
-    labels: split.labels.subarray(0, count),
-    count,
-  };
 }

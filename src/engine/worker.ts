@@ -13,9 +13,13 @@ import { SharedCancel } from './cancel.js';
 import type { EnginePort } from './port.js';
 import { threadPort } from './port.js';
 import { probe } from './probe.js';
-import type { ProbeMessage, StartMessage } from '../contract/protocol.js';
+import type { EvaluateMessage, ProbeMessage, StartMessage } from '../contract/protocol.js';
+import { evaluateNetwork } from './evaluate.js';
 import { MessageType } from '../contract/protocol.js';
 import { train } from './train.js';
+
+/** The messages that start a job. */
+type JobMessage = StartMessage | ProbeMessage | EvaluateMessage;
 
 /**
  * The engine thread's entry (started by `startEngineWorker` in port.ts). It waits for one
@@ -41,19 +45,18 @@ const DEFAULT_DEPENDENCIES: EngineDependencies = { initBackend, loadDataset };
  * probes: `maxTrainExamples`, `maxTestExamples`), so that a capped procedural run does not
  * generate examples it never uses.
  */
-export function loadOptionsFor(
-  message: StartMessage | ProbeMessage,
-  dataPath: string | undefined,
-): LoadOptions {
+export function loadOptionsFor(message: JobMessage, dataPath: string | undefined): LoadOptions {
   const { name, options = {} } = message.job.dataset;
-  const trainCap =
+  const [trainCap, testCap] =
     message.type === MessageType.Probe
-      ? message.job.plan.options.maxTrainExamples
-      : message.job.hyperparameters?.maxTrainExamples;
-  const testCap =
-    message.type === MessageType.Probe
-      ? message.job.plan.options.maxTestExamples
-      : message.job.hyperparameters?.maxTestExamples;
+      ? [message.job.plan.options.maxTrainExamples, message.job.plan.options.maxTestExamples]
+      : message.type === MessageType.Evaluate
+        ? // An evaluation reads the test split only (the standardisation is the checkpoint's).
+          [1, message.job.maxTestExamples]
+        : [
+            message.job.hyperparameters.maxTrainExamples,
+            message.job.hyperparameters.maxTestExamples,
+          ];
   return {
     roots: dataRoots(dataPath),
     ...(trainCap ? { maxTrain: trainCap } : {}),
@@ -106,7 +109,7 @@ export function serveEngine(
     });
   });
 
-  async function run(message: StartMessage | ProbeMessage): Promise<void> {
+  async function run(message: JobMessage): Promise<void> {
     try {
       if (!isBackendChoice(backendChoice)) {
         throw new Error(
@@ -146,10 +149,18 @@ export function serveEngine(
         }
         return;
       }
+      const info = { name: backend.name, device: backend.device, threads: backend.threads };
+      if (message.type === MessageType.Evaluate) {
+        await evaluateNetwork(message.job, message.checkpoint, dataset, port, {
+          signal,
+          backend: info,
+        });
+        return;
+      }
       await train(message.job, dataset, port, {
         resumeFrom: message.resumeFrom,
         signal,
-        backend: { name: backend.name, device: backend.device, threads: backend.threads },
+        backend: info,
       });
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));

@@ -6,6 +6,7 @@ import { JOBS_TOPIC } from '../contract/events.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
 import { JobQueue } from './queue.js';
+import { runEvaluateJob } from './evaluate-job.js';
 import { runProbeJob } from './probe-job.js';
 import { runTrainingJob } from './training-job.js';
 
@@ -71,7 +72,9 @@ export class Runner {
       }
       this.current = job.id;
       try {
-        const run = job.kind === 'probe' ? runProbeJob : runTrainingJob;
+        const run = { train: runTrainingJob, probe: runProbeJob, evaluate: runEvaluateJob }[
+          job.kind
+        ];
         await run(job, {
           store: this.store,
           queue: this.queue,

@@ -64,6 +64,13 @@ export async function runTrainingJob(job: JobRow, ctx: TrainingJobContext): Prom
     .from(architectures)
     .where(eq(architectures.id, run.architectureId));
   if (!arch) return recordFailed(store, job, subject, `run ${runId} has no architecture`);
+  if (!run.hyperparameters)
+    return recordFailed(
+      store,
+      job,
+      subject,
+      `run ${runId} was imported: there is nothing to train`,
+    );
   await dropIncompleteCheckpoints(store, runId);
   const resume = await loadLatestCheckpoint(store, runId);
   const jobLog = log.child({ jobId: job.id, runId, attempt: job.attempts });

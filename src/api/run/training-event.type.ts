@@ -8,6 +8,7 @@ export enum TrainingEventType {
   STEP = 'step',
   EPOCH = 'epoch',
   CHECKPOINT = 'checkpoint',
+  EVALUATION = 'evaluation',
 }
 registerEnumType(TrainingEventType, { name: 'TrainingEventType' });
 
@@ -17,6 +18,12 @@ export class StepProgress {
   @Field(() => Int) batch!: number;
   @Field(() => Int) batches!: number;
   @Field(() => Float) loss!: number;
+}
+
+@ObjectType({ description: "An imported network's evaluation: test batches done." })
+export class EvaluationProgress {
+  @Field(() => Int) batch!: number;
+  @Field(() => Int) batches!: number;
 }
 
 @ObjectType({
@@ -33,6 +40,11 @@ export class TrainingEvent {
   metrics!: EpochMetric | null;
   @Field(() => StepProgress, { nullable: true, description: 'STEP: the batch.' })
   step!: StepProgress | null;
+  @Field(() => EvaluationProgress, {
+    nullable: true,
+    description: 'EVALUATION (imported runs): test batches done.',
+  })
+  evaluation!: EvaluationProgress | null;
   @Field(() => Int, {
     nullable: true,
     description: 'CHECKPOINT: epochs it holds; CANCELLED: epochs kept.',
@@ -59,6 +71,11 @@ export class TrainingEvent {
   @Field(() => Float, { nullable: true, description: 'SUCCEEDED: test SR after the last epoch.' })
   finalTestSR!: number | null;
   @Field(() => Float, { nullable: true }) bestTestSR!: number | null;
+  @Field(() => [String], {
+    nullable: true,
+    description: 'SUCCEEDED (imported runs): what to check, e.g. an SR near chance.',
+  })
+  warnings!: string[] | null;
 
   /** The one mapping of a stored run event to its GraphQL form. */
   static from(event: StoredEvent<RunEvents>, runId: string): TrainingEvent {
@@ -70,6 +87,7 @@ export class TrainingEvent {
       status: null,
       metrics: null,
       step: null,
+      evaluation: null,
       epoch: null,
       sizeBytes: null,
       error: null,
@@ -79,6 +97,7 @@ export class TrainingEvent {
       device: null,
       finalTestSR: null,
       bestTestSR: null,
+      warnings: null,
     });
     switch (event.type) {
       case 'status': {
@@ -93,6 +112,7 @@ export class TrainingEvent {
           device: p.device ?? null,
           finalTestSR: p.finalTestSR ?? null,
           bestTestSR: p.bestTestSR ?? null,
+          warnings: p.warnings ? [...p.warnings] : null,
         });
       }
       case 'step':
@@ -105,6 +125,10 @@ export class TrainingEvent {
         return Object.assign(base, {
           epoch: event.payload.epoch,
           sizeBytes: event.payload.sizeBytes,
+        });
+      case 'evaluation':
+        return Object.assign(base, {
+          evaluation: Object.assign(new EvaluationProgress(), event.payload),
         });
     }
   }

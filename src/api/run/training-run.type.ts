@@ -5,6 +5,7 @@ import type { EpochMetrics } from '../../contract/protocol.js';
 import { DEFAULT_STEP_FACTOR } from '../../contract/schedule.js';
 import type { TrainingRunRow } from '../../store/schema/index.js';
 import { Connection } from '../relay/connection.js';
+import { ImportInfo, RunOrigin } from './import.type.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { Node } from '../relay/node.type.js';
 
@@ -136,7 +137,7 @@ export class EpochMetric {
 @ObjectType({
   implements: Node,
   description:
-    'Phase 1: one training run of an architecture on a dataset. See docs/METHOD.md#phase-1-train.',
+    'A network on a dataset: trained here (phase 1), or imported from a file (`origin` IMPORTED: no hyperparameters, no epochs). Probes, exports and the dashboard take either. See docs/METHOD.md#phase-1-train.',
 })
 export class TrainingRun extends Node {
   key!: number;
@@ -148,9 +149,20 @@ export class TrainingRun extends Node {
     description: "Dataset options, e.g. the procedural dataset's sizes.",
   })
   datasetOptions!: Record<string, unknown>;
-  @Field(() => TrainingHyperparameters) hyperparameters!: TrainingHyperparameters;
-  @Field(() => Int, { description: 'Epochs completed (each with a checkpoint).' }) epoch!: number;
-  @Field(() => Int) epochs!: number;
+  @Field(() => RunOrigin) origin!: RunOrigin;
+  @Field(() => ImportInfo, { nullable: true, description: 'IMPORTED: the file and settings.' })
+  imported!: ImportInfo | null;
+  @Field(() => TrainingHyperparameters, {
+    nullable: true,
+    description: 'Phase 1 as this run trains; null for an imported run.',
+  })
+  hyperparameters!: TrainingHyperparameters | null;
+  @Field(() => Int, {
+    description: 'Epochs completed (each with a checkpoint); 0 for an imported run.',
+  })
+  epoch!: number;
+  @Field(() => Int, { nullable: true, description: 'Epochs to train; null for an imported run.' })
+  epochs!: number | null;
   @Field(() => Int, { description: 'Complete checkpoints kept in the database.' })
   keepCheckpoints!: number;
   @Field(() => String, {
@@ -171,6 +183,11 @@ export class TrainingRun extends Node {
     description: 'Why it failed (or the last error before a retry).',
   })
   error!: string | null;
+  @Field(() => [String], {
+    description:
+      'What to check: an imported network whose test SR is near chance says what the likely cause is.',
+  })
+  warnings!: string[];
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) startedAt!: Date | null;
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
@@ -183,7 +200,11 @@ export class TrainingRun extends Node {
       status: row.status as RunStatus,
       dataset: row.dataset,
       datasetOptions: row.datasetOptions,
-      hyperparameters: TrainingHyperparameters.from(row.hyperparameters),
+      origin: row.origin as RunOrigin,
+      imported: row.imported ? ImportInfo.from(row.imported) : null,
+      hyperparameters: row.hyperparameters
+        ? TrainingHyperparameters.from(row.hyperparameters)
+        : null,
       epoch: row.epochsDone,
       epochs: row.epochs,
       keepCheckpoints: row.keepCheckpoints,
@@ -195,6 +216,7 @@ export class TrainingRun extends Node {
       bestTestSR: row.bestTestSR,
       finalTestSR: row.finalTestSR,
       error: row.error,
+      warnings: [...row.warnings],
       createdAt: row.createdAt,
       startedAt: row.startedAt,
       finishedAt: row.finishedAt,

@@ -2,7 +2,8 @@ import { boolean, index, integer, pgTable, text, timestamp } from 'drizzle-orm/p
 import { trainingRuns } from './runs.sql.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type JobKind = 'train' | 'probe';
+/** `evaluate`: measures an imported network's test SR (its run's only job). */
+export type JobKind = 'train' | 'probe' | 'evaluate';
 
 /**
  * The queue. Runners claim with FOR UPDATE SKIP LOCKED and hold a lease renewed by heartbeats;

@@ -12,11 +12,15 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { DatasetOptions } from '../../contract/datasets.js';
 import type { TrainHyperparameters } from '../../contract/hyperparameters.js';
+import type { ImportRecord } from '../../contract/imports.js';
 import type { RunStatus } from '../../contract/status.js';
 import { architectures } from './architectures.sql.js';
 import { bytea } from './bytea.js';
 
 export type { RunStatus } from '../../contract/status.js';
+
+/** Where a run's network comes from. */
+export type RunOrigin = 'TRAINED' | 'IMPORTED';
 
 /** Phase 1: one training run of an architecture on a dataset. */
 export const trainingRuns = pgTable(
@@ -31,10 +35,14 @@ export const trainingRuns = pgTable(
       .$type<DatasetOptions>()
       .notNull()
       .default(sql`'{}'::jsonb`),
-    /** Every hyperparameter, resolved (defaults filled in) at creation. */
-    hyperparameters: jsonb('hyperparameters').$type<TrainHyperparameters>().notNull(),
+    /** TRAINED here, or IMPORTED from a file (then `imported` says which, and it has no hyperparameters or epochs). */
+    origin: text('origin').$type<RunOrigin>().notNull().default('TRAINED'),
+    imported: jsonb('imported').$type<ImportRecord>(),
+    /** Every hyperparameter, resolved (defaults filled in) at creation; null for an imported run. */
+    hyperparameters: jsonb('hyperparameters').$type<TrainHyperparameters>(),
     status: text('status').$type<RunStatus>().notNull().default('QUEUED'),
-    epochs: integer('epochs').notNull(),
+    /** Epochs to train; null for an imported run. */
+    epochs: integer('epochs'),
     epochsDone: integer('epochs_done').notNull().default(0),
     keepCheckpoints: integer('keep_checkpoints').notNull().default(2),
     backend: text('backend'),
@@ -45,6 +53,8 @@ export const trainingRuns = pgTable(
     bestTestSR: doublePrecision('best_test_sr'),
     finalTestSR: doublePrecision('final_test_sr'),
     error: text('error'),
+    /** What a user should check (an imported network's SR near chance, and why it may be). */
+    warnings: jsonb('warnings').$type<string[]>().notNull().default([]),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

@@ -76,6 +76,11 @@ describe('validateMessage', () => {
         job: { ...probeJob, plan: planProbe({}, { spec: architecture }) },
         checkpoint: new Uint8Array(4),
       },
+      {
+        type: 'evaluate',
+        job: { architecture, dataset: job.dataset, maxTestExamples: null },
+        checkpoint: new Uint8Array(4),
+      },
       { type: 'cancel' },
       {
         type: 'started',
@@ -103,6 +108,8 @@ describe('validateMessage', () => {
       { type: 'probeEvent', event: { type: 'layerDone', anything: [1, 2] } },
       probeFinished,
       { ...probeFinished, layers: [] },
+      { type: 'evaluationStep', batch: 2, batches: 5 },
+      { type: 'evaluated', testSR: 0.9, testLoss: 0.3, examples: 100, wallSeconds: 2 },
       { type: 'failed', error: 'boom', stack: null },
       { type: 'cancelled', epoch: 0 },
     ];
@@ -368,7 +375,7 @@ describe('validateMessage', () => {
 
   it('rejects a missing or unknown type, and anything that is not an object', () => {
     expect(rejection({ type: 'progress' }).message).toBe(
-      'engine message: type must be one of start, probe, cancel, started, step, epoch, checkpoint, finished, probeEvent, probeFinished, failed, cancelled, got "progress"',
+      'engine message: type must be one of start, probe, evaluate, cancel, started, step, epoch, checkpoint, finished, probeEvent, probeFinished, evaluationStep, evaluated, failed, cancelled, got "progress"',
     );
     expect(rejection(null).message).toBe('engine message: message must be an object, got null');
     expect(rejection('cancel').field).toBe('message');

@@ -4,7 +4,7 @@ import { normalizeInto } from '../../../src/data/normalize.js';
 import { Random } from '../../../src/data/random.js';
 import type { LoadedDataset } from '../../../src/data/types.js';
 import { initBackend } from '../../../src/engine/backend.js';
-import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
+import { decodeCheckpoint } from '../../../src/contract/checkpoint.js';
 import { buildModel, buildProbeModel, writeVariables } from '../../../src/engine/model.js';
 import type { ProbeEvent } from '../../../src/contract/probe-events.js';
 import { planProbe, type ProbeOptions } from '../../../src/contract/probe-options.js';

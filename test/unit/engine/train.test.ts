@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec } from '../../../src/architecture/index.js';
 import { Random } from '../../../src/data/random.js';
 import type { LoadedDataset } from '../../../src/data/types.js';
-import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
+import { decodeCheckpoint } from '../../../src/contract/checkpoint.js';
 import { SgdOptimizer, sgdUpdate } from '../../../src/engine/optimizer.js';
 import type { EnginePort } from '../../../src/engine/port.js';
 import type { OutboundMessage, TrainJobSpec } from '../../../src/contract/protocol.js';

@@ -3,7 +3,7 @@ import type { ArchitectureSpec } from '../../../src/architecture/index.js';
 import type { LoadedDataset } from '../../../src/data/types.js';
 import { DatasetFileError } from '../../../src/data/idx.js';
 import type { BackendInfo } from '../../../src/engine/backend.js';
-import { decodeCheckpoint } from '../../../src/engine/checkpoint.js';
+import { decodeCheckpoint } from '../../../src/contract/checkpoint.js';
 import type { EnginePort } from '../../../src/engine/port.js';
 import { startEngineWorker } from '../../../src/engine/port.js';
 import type {

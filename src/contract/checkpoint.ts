@@ -1,8 +1,8 @@
 import type { ArchitectureSpec } from '../architecture/index.js';
 import type { ChannelStats } from '../data/types.js';
-import type { NamedArray } from './optimizer.js';
-import type { TrainHyperparameters } from '../contract/hyperparameters.js';
-import type { DatasetRequest, EpochMetrics } from '../contract/protocol.js';
+import type { TrainHyperparameters } from './hyperparameters.js';
+import type { DatasetRequest, EpochMetrics } from './protocol.js';
+import type { NamedArray } from './tensors.js';
 
 /**
  * Phase-1 checkpoints as one Uint8Array, so a checkpoint is a single transferable buffer and a
@@ -27,7 +27,8 @@ const PREFIX = 12;
 export interface CheckpointMeta {
   readonly architecture: ArchitectureSpec;
   readonly dataset: DatasetRequest;
-  readonly hyperparameters: TrainHyperparameters;
+  /** Null for a network imported from a file: it was trained elsewhere, with what we do not know. */
+  readonly hyperparameters: TrainHyperparameters | null;
   /** Per-channel mean and std (pixels in [0, 1]) the inputs were standardised with. */
   readonly normalization: ChannelStats;
   /** Metrics of every epoch completed so far, in order. */
@@ -183,17 +184,20 @@ function checkHeader(value: unknown): Header {
   };
   if (!isObject(value)) return bad('', 'an object', value);
   const { epoch, rngState, meta, tensors, crc32: crc } = value;
-  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 1) {
-    bad('epoch', 'an integer >= 1', epoch);
+  // Epoch 0: an imported network (no epochs of ours, no optimizer state).
+  if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0) {
+    bad('epoch', 'an integer >= 0', epoch);
   }
   const isUint32 = (v: unknown): boolean =>
     typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
   if (!isUint32(rngState)) bad('rngState', 'a uint32', rngState);
   if (!isUint32(crc)) bad('crc32', 'a uint32', crc);
   if (!isObject(meta)) return bad('meta', 'an object', meta);
-  for (const key of ['architecture', 'dataset', 'hyperparameters', 'normalization']) {
+  for (const key of ['architecture', 'dataset', 'normalization']) {
     if (!isObject(meta[key])) bad(`meta.${key}`, 'an object', meta[key]);
   }
+  if (meta.hyperparameters !== null && !isObject(meta.hyperparameters))
+    bad('meta.hyperparameters', 'an object or null', meta.hyperparameters);
   if (!Array.isArray(meta.history) || meta.history.length !== epoch) {
     bad('meta.history', `a list of ${String(epoch)} epoch records`, meta.history);
   }
@@ -248,6 +252,8 @@ export function checkResumable(
   saved: CheckpointMeta,
   current: Omit<CheckpointMeta, 'history'>,
 ): void {
+  if (saved.hyperparameters === null)
+    throw new Error('cannot resume: the checkpoint holds an imported network, not a training run');
   // Checkpoints written before `maxTestExamples` existed meant "all" by leaving it out.
   const upgraded = {
     ...saved,
