@@ -89,3 +89,41 @@ export type ProbeEvent =
     };
 
 export type ProbeEventType = ProbeEvent['type'];
+
+/** A quantity measured once per replicate (head seed): its mean, standard deviation and values. */
+export interface Spread {
+  readonly mean: number;
+  /** Sample standard deviation (n - 1); 0 with one replicate. */
+  readonly std: number;
+  /** One per replicate, in seed order; null where the quantity is undefined (an SNR without noise). */
+  readonly values: readonly (number | null)[];
+}
+
+/** One probed layer over a probe's replicates (heads trained from several seeds on one pass). */
+export interface ReplicateSummary {
+  readonly replicates: number;
+  readonly successRate: Spread;
+  readonly snr: Spread;
+  readonly meanNoise: Spread;
+  readonly meanClusterSize: Spread;
+  readonly meanClustersPerFilter: Spread;
+  readonly clusteredFraction: Spread;
+}
+
+/** Where a probe's time went, and how its frozen features were computed and kept. */
+export interface ProbeTimings {
+  /** The frozen network's pass over the train and test examples, seconds. */
+  readonly featuresSeconds: number;
+  /** Every head's training and test evaluations (all replicates), seconds. */
+  readonly headsSeconds: number;
+  /** Correlation matrices, metrics and ablation, seconds. */
+  readonly phase3Seconds: number;
+  /** The masked heads' evaluation, seconds. */
+  readonly afccSeconds: number;
+  /** What ran the frozen pass: a TensorFlow.js backend name, or `onnxruntime`. */
+  readonly frozenPath: string;
+  /** Where the features were kept between head epochs. */
+  readonly featureStore: 'memory' | 'disk-float32' | 'disk-float16' | 'none';
+  /** Examples per second of the frozen pass. */
+  readonly featureImagesPerSecond: number;
+}

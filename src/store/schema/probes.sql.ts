@@ -12,7 +12,12 @@ import {
 import { layers } from './architectures.sql.js';
 import { bytea } from './bytea.js';
 import type { LayerAggregates } from '../../analysis/index.js';
-import type { AfccSummary, HeadEpochMetrics } from '../../contract/probe-events.js';
+import type {
+  AfccSummary,
+  HeadEpochMetrics,
+  ProbeTimings,
+  ReplicateSummary,
+} from '../../contract/probe-events.js';
 import type { ResolvedProbeOptions } from '../../contract/probe-options.js';
 import type { ProbePoint } from '../../contract/probe-points.js';
 import type { RunStatus } from '../../contract/status.js';
@@ -34,6 +39,8 @@ export const probes = pgTable(
     backend: text('backend'),
     device: text('device'),
     forwardCalls: integer('forward_calls'),
+    /** Where the time went (features, heads, phase 3, AFCC) and how the frozen pass ran. */
+    timings: jsonb('timings').$type<ProbeTimings>(),
     error: text('error'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
@@ -66,6 +73,8 @@ export const layerProbes = pgTable(
     /** Layer aggregates for the default parameters; null until the layer is done. */
     aggregates: jsonb('aggregates').$type<LayerAggregates>(),
     afcc: jsonb('afcc').$type<AfccSummary>(),
+    /** SR(l), layer SNR and the aggregates over the probe's replicates; null until done. */
+    replicates: jsonb('replicates').$type<ReplicateSummary>(),
     complete: boolean('complete').notNull().default(false),
   },
   (t) => [
