@@ -1,7 +1,11 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { ResolvedProbeOptions } from '../../contract/probe-options.js';
-import type { HeadEpochMetrics } from '../../contract/probe-events.js';
+import type {
+  HeadEpochMetrics,
+  ReplicateSummary,
+  Spread as SpreadValue,
+} from '../../contract/probe-events.js';
 import type { LayerProbeRow, ProbeRow } from '../../store/schema/index.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { Node } from '../relay/node.type.js';
@@ -76,6 +80,67 @@ export class Afcc {
 }
 
 @ObjectType({
+  description:
+    "A quantity measured once per replicate (the layer's head trained from another seed on the same features): mean, sample standard deviation, values. See docs/METHOD.md#phase-2-sr-per-layer.",
+})
+export class Spread {
+  @Field(() => Float) mean!: number;
+  @Field(() => Float, { description: 'Sample standard deviation (n - 1); 0 with one replicate.' })
+  std!: number;
+  @Field(() => [Float], {
+    nullable: 'items',
+    description: 'One per replicate, in seed order; null where undefined (an SNR without noise).',
+  })
+  values!: (number | null)[];
+
+  static from(spread: SpreadValue): Spread {
+    return Object.assign(new Spread(), { ...spread, values: [...spread.values] });
+  }
+}
+
+@ObjectType({
+  description:
+    "A layer's SR and aggregates over its probe's replicates; the layer's other fields (and every filter) are the first replicate's. See docs/METHOD.md#phase-2-sr-per-layer.",
+})
+export class ReplicateStats {
+  @Field(() => Int) replicates!: number;
+  @Field(() => Spread) successRate!: Spread;
+  @Field(() => Spread, { description: 'Layer SNR.' }) snr!: Spread;
+  @Field(() => Spread) meanNoise!: Spread;
+  @Field(() => Spread) meanClusterSize!: Spread;
+  @Field(() => Spread) meanClustersPerFilter!: Spread;
+  @Field(() => Spread) clusteredFraction!: Spread;
+
+  static from(summary: ReplicateSummary): ReplicateStats {
+    return Object.assign(new ReplicateStats(), {
+      replicates: summary.replicates,
+      successRate: Spread.from(summary.successRate),
+      snr: Spread.from(summary.snr),
+      meanNoise: Spread.from(summary.meanNoise),
+      meanClusterSize: Spread.from(summary.meanClusterSize),
+      meanClustersPerFilter: Spread.from(summary.meanClustersPerFilter),
+      clusteredFraction: Spread.from(summary.clusteredFraction),
+    });
+  }
+}
+
+@ObjectType({ description: 'Where a probe’s time went, and how its frozen features ran.' })
+export class ProbeTiming {
+  @Field(() => Float, { description: 'The frozen pass over the train and test examples, s.' })
+  featuresSeconds!: number;
+  @Field(() => Float, { description: 'Head training and evaluation, every replicate, s.' })
+  headsSeconds!: number;
+  @Field(() => Float, { description: 'Correlation matrices, metrics and ablation, s.' })
+  phase3Seconds!: number;
+  @Field(() => Float, { description: 'The masked heads of AFCC, s.' }) afccSeconds!: number;
+  @Field({ description: 'What ran the frozen pass: a TensorFlow.js backend, or onnxruntime.' })
+  frozenPath!: string;
+  @Field({ description: 'memory, disk-float32, disk-float16, or none (recomputed each epoch).' })
+  featureStore!: string;
+  @Field(() => Float) featureImagesPerSecond!: number;
+}
+
+@ObjectType({
   implements: Node,
   description:
     'Phases 2 and 3 on a SUCCEEDED training run: a readout head per probed conv layer (SR per layer), then every filter of those layers. See docs/METHOD.md#phase-2-sr-per-layer.',
@@ -96,6 +161,8 @@ export class Probe extends Node {
     description: 'Batches run through the frozen network.',
   })
   forwardCalls!: number | null;
+  @Field(() => ProbeTiming, { nullable: true, description: 'Once the probe has succeeded.' })
+  timings!: ProbeTiming | null;
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) startedAt!: Date | null;
@@ -112,6 +179,7 @@ export class Probe extends Node {
       backend: row.backend,
       device: row.device,
       forwardCalls: row.forwardCalls,
+      timings: row.timings ? Object.assign(new ProbeTiming(), row.timings) : null,
       error: row.error,
       createdAt: row.createdAt,
       startedAt: row.startedAt,
@@ -174,6 +242,12 @@ export class LayerProbe extends Node {
     description: '[h, w, F] of the probe point. See docs/METHOD.md#probe-point.',
   })
   probePointShape!: number[] | null;
+  @Field(() => ReplicateStats, {
+    nullable: true,
+    description:
+      'SR and aggregates over the replicates (mean and spread); null until the layer is done.',
+  })
+  replicates!: ReplicateStats | null;
   @Field({ description: 'True once its filters, aggregates and AFCC are stored.' })
   complete!: boolean;
 
@@ -195,6 +269,7 @@ export class LayerProbe extends Node {
       silentFilters: a?.silentFilters ?? null,
       afcc: row.afcc ? Object.assign(new Afcc(), row.afcc) : null,
       probePointShape: row.probePoint ? [...row.probePoint.shape] : null,
+      replicates: row.replicates ? ReplicateStats.from(row.replicates) : null,
       complete: row.complete,
     });
   }
