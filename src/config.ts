@@ -27,6 +27,12 @@ export interface Config {
   readonly maxQueuedJobs: number;
   /** `FILTERSCOPE_LAUNCHES_PER_MINUTE`: startTraining/startProbe calls per key per minute, default 30. */
   readonly launchesPerMinute: number;
+  /** `FILTERSCOPE_PROBE_DISK_BYTES`: disk a probe may fill with features that do not fit in memory, default 32 GiB; 0 never spills. */
+  readonly probeDiskBytes: number;
+  /** `FILTERSCOPE_PROBE_SPILL`: how spilled features are stored, `float16` (default) or `float32`. */
+  readonly probeSpill: 'float16' | 'float32';
+  /** `FILTERSCOPE_MAX_UPLOAD_BYTES`: largest network upload (/import), all files together, default 1 GiB. */
+  readonly maxUploadBytes: number;
   /** `FILTERSCOPE_MAX_SUBSCRIPTIONS`: concurrent operations per WebSocket connection, default 50. */
   readonly maxSubscriptions: number;
 }
@@ -61,6 +67,12 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   FILTERSCOPE_LAUNCHES_PER_MINUTE:
     'startTraining/startProbe calls per API key per minute, bursts included (default 30)',
   FILTERSCOPE_MAX_SUBSCRIPTIONS: 'concurrent subscriptions per WebSocket connection (default 50)',
+  FILTERSCOPE_PROBE_DISK_BYTES:
+    'disk a probe may fill (under FILTERSCOPE_HOME/probe-features) with frozen features that do not fit in memory, bytes (default 34359738368; 0 never spills)',
+  FILTERSCOPE_PROBE_SPILL:
+    '`float16` (default) or `float32`: how spilled probe features are stored',
+  FILTERSCOPE_MAX_UPLOAD_BYTES:
+    'largest network upload to /import, model and weight files together, bytes (default 1073741824)',
   FILTERSCOPE_API_KEYS:
     'comma-separated keys, each `[name=]secret[:read|:write]` (default role write); unset: no keys, loopback only',
 };
@@ -161,5 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueuedJobs: integer(env, 'FILTERSCOPE_MAX_QUEUED_JOBS', 20, 1, 1_000_000),
     launchesPerMinute: integer(env, 'FILTERSCOPE_LAUNCHES_PER_MINUTE', 30, 1, 1_000_000),
     maxSubscriptions: integer(env, 'FILTERSCOPE_MAX_SUBSCRIPTIONS', 50, 1, 10_000),
+    maxUploadBytes: integer(env, 'FILTERSCOPE_MAX_UPLOAD_BYTES', 2 ** 30, 1, 2 ** 34),
+    probeDiskBytes: integer(env, 'FILTERSCOPE_PROBE_DISK_BYTES', 2 ** 35, 0, 2 ** 50),
+    probeSpill: oneOf(env, 'FILTERSCOPE_PROBE_SPILL', ['float16', 'float32'] as const, 'float16'),
   };
 }

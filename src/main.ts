@@ -18,6 +18,8 @@ const USAGE = `usage: filterscope <command>
   schema [file]    print the GraphQL SDL (or write it to file)
   reproduce        train, probe and report through the GraphQL API
                    (filterscope reproduce --help for its options)
+  import MODEL     upload a network trained elsewhere (ONNX or TensorFlow.js)
+                   and measure its test SR (filterscope import --help)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -56,6 +58,14 @@ async function main(argv: readonly string[]): Promise<number> {
         stdout: process.stdout,
         stderr: process.stderr,
         interrupted,
+      });
+    }
+    case 'import': {
+      const { importCommand } = await import('./cli/import.js');
+      return importCommand(rest, {
+        env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
       });
     }
     case undefined:

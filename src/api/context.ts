@@ -1,6 +1,7 @@
 import type { ContainerType } from 'type-graphql';
 import type { ArchitectureService } from './architecture/architecture.service.js';
 import type { DatasetService } from './dataset/dataset.service.js';
+import type { ImportService } from './import/import.service.js';
 import type { NodeService } from './node/node.service.js';
 import type { FilterService } from './probe/filter.service.js';
 import type { ProbeService } from './probe/probe.service.js';
@@ -13,6 +14,7 @@ export interface Services {
   readonly datasets: DatasetService;
   readonly probes: ProbeService;
   readonly filters: FilterService;
+  readonly imports: ImportService;
   readonly nodes: NodeService;
 }
 

@@ -4,6 +4,7 @@ import type { Store } from '../store/db.js';
 import { ArchitectureService } from './architecture/architecture.service.js';
 import type { Services } from './context.js';
 import { DatasetService } from './dataset/dataset.service.js';
+import { ImportService } from './import/import.service.js';
 import { NodeService } from './node/node.service.js';
 import { FilterService } from './probe/filter.service.js';
 import { ProbeService } from './probe/probe.service.js';
@@ -29,6 +30,7 @@ export function createServices(
     runs,
     probes,
     filters,
+    imports: new ImportService(store, datasets, architectures, limits),
     nodes: new NodeService(architectures, datasets, runs, probes, filters),
   };
 }

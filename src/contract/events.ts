@@ -79,6 +79,13 @@ export interface ProbeEvents {
     readonly filters: readonly FilterMetricsPayload[];
   };
   readonly layerDone: { readonly layer: string };
+  /** The frozen pass over a split: examples done, at most once a second. */
+  readonly features: {
+    readonly split: 'train' | 'test';
+    readonly done: number;
+    readonly total: number;
+    readonly imagesPerSecond: number;
+  };
 }
 
 /** `runs`: every run's status changes (the dashboard's list). */

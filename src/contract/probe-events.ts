@@ -79,22 +79,35 @@ export type ProbeEvent =
   | {
       readonly type: 'layerDone';
       readonly layer: string;
+      /** Of the first replicate, whose filters are reported. */
       readonly aggregates: LayerAggregates;
+      /** SR(l) and the aggregates over every replicate. */
+      readonly replicates: ReplicateSummary;
       readonly afcc: AfccSummary;
       readonly probePoint: {
         readonly shape: readonly [number, number, number];
         readonly extraPoolings: number;
         readonly poolings: readonly string[];
       };
+    }
+  | {
+      /** The frozen pass's progress over a split, at most once a second and at its end. */
+      readonly type: 'features';
+      readonly split: 'train' | 'test';
+      readonly done: number;
+      readonly total: number;
+      /** Examples per second of the frozen network so far. */
+      readonly imagesPerSecond: number;
     };
 
 export type ProbeEventType = ProbeEvent['type'];
 
 /** A quantity measured once per replicate (head seed): its mean, standard deviation and values. */
 export interface Spread {
-  readonly mean: number;
-  /** Sample standard deviation (n - 1); 0 with one replicate. */
-  readonly std: number;
+  /** Over the replicates where it is defined; null where it is defined for none. */
+  readonly mean: number | null;
+  /** Sample standard deviation (n - 1) of the same values; 0 with one, null with none. */
+  readonly std: number | null;
   /** One per replicate, in seed order; null where the quantity is undefined (an SNR without noise). */
   readonly values: readonly (number | null)[];
 }

@@ -52,6 +52,11 @@ export interface ProbeOptions {
   readonly featureCacheBytes?: number | null;
   /** Seeds the heads' initialisation and the shuffle order; unsigned 32-bit; default 0. */
   readonly seed?: number | null;
+  /**
+   * Heads trained per layer from different seeds on the same features, 1-20; SR(l) and the
+   * aggregates are their mean (with the spread), filters come from the first. Default 3.
+   */
+  readonly replicates?: number | null;
   /** Phase-3 parameters: `threshold`, `normalization`, `minScale` (analysis/ defaults). */
   readonly metrics?: LayerOptions | null;
   /** Filters per `filters` event; default 64. */
@@ -72,6 +77,7 @@ export interface ResolvedProbeOptions {
   readonly maxTestExamples: number | null;
   readonly featureCacheBytes: number;
   readonly seed: number;
+  readonly replicates: number;
   readonly metrics: LayerOptions;
   readonly filtersPerEvent: number;
 }
@@ -86,6 +92,7 @@ export const PROBE_DEFAULTS = {
   batchSize: 128,
   featureCacheBytes: 512 * 1024 * 1024,
   seed: 0,
+  replicates: 3,
   filtersPerEvent: 64,
 } as const;
 
@@ -110,6 +117,7 @@ const FIELDS: Record<keyof ResolvedProbeOptions, Check> = {
   maxTestExamples: nullable(integer(1)),
   featureCacheBytes: number(0),
   seed: integer(0, 0xffffffff),
+  replicates: integer(1, 20),
   metrics: object(
     {
       threshold: number(),

@@ -12,6 +12,7 @@ import {
   nullable,
   number,
   object,
+  oneOf,
   record,
   show,
   string,
@@ -19,7 +20,7 @@ import {
 } from './checks.js';
 import type { DatasetOptions } from './datasets.js';
 import { checkHyperparameters, type TrainHyperparameters } from './hyperparameters.js';
-import type { ProbeEvent, ProbeEventType } from './probe-events.js';
+import type { ProbeEvent, ProbeEventType, ProbeTimings } from './probe-events.js';
 import { checkProbePlan, type ProbePlan } from './probe-options.js';
 
 /**
@@ -197,6 +198,8 @@ export interface ProbeFinishedMessage {
   readonly wallSeconds: number;
   /** SR(l) per probed layer, in network order. */
   readonly layers: readonly { readonly layer: string; readonly successRate: number }[];
+  /** Where the time went. */
+  readonly timings: ProbeTimings;
 }
 
 export interface EvaluationStepMessage {
@@ -272,6 +275,7 @@ const PROBE_EVENT_TYPE_SET: Record<ProbeEventType, true> = {
   layerSR: true,
   filters: true,
   layerDone: true,
+  features: true,
 };
 /** The `type`s of `ProbeEvent`, in the order a probe emits them for its first layer. */
 export const PROBE_EVENT_TYPES = Object.keys(PROBE_EVENT_TYPE_SET) as readonly ProbeEventType[];
@@ -423,6 +427,15 @@ const SHAPES: Record<MessageType, Check> = {
   [MessageType.ProbeFinished]: message({
     forwardCalls: integer(0),
     wallSeconds: number(0),
+    timings: object({
+      featuresSeconds: number(0),
+      headsSeconds: number(0),
+      phase3Seconds: number(0),
+      afccSeconds: number(0),
+      frozenPath: string,
+      featureStore: oneOf(['memory', 'disk-float32', 'disk-float16', 'none']),
+      featureImagesPerSecond: number(0),
+    }),
     layers: arrayOf(object({ layer: string, successRate: number(0, 1) })),
   }),
   [MessageType.EvaluationStep]: message({ batch: integer(1), batches: integer(1) }),

@@ -12,7 +12,8 @@ export interface Phase3 {
   readonly kernel: Float32Array;
   readonly shape: HeadShape;
   readonly correlation: CorrelationAccumulator;
-  readonly ablation: AblationAccumulator;
+  /** Only for the replicate whose filters are reported. */
+  readonly ablation: AblationAccumulator | null;
 }
 
 /** A dense head `[P * F] -> C` with bias, its SGD state and its epoch history. */
@@ -111,8 +112,8 @@ export class Head {
     }
   }
 
-  /** Accumulators for phase 3 over the current (final) kernel. */
-  async phase3(): Promise<Phase3> {
+  /** Accumulators for phase 3 over the current (final) kernel; ablation on request. */
+  async phase3(withAblation: boolean): Promise<Phase3> {
     const kernel = Float32Array.from((await this.kernel.data()) as Float32Array);
     const shape = {
       positions: this.point.positions,
@@ -123,7 +124,7 @@ export class Head {
       kernel,
       shape,
       correlation: new CorrelationAccumulator(kernel, shape),
-      ablation: new AblationAccumulator(kernel, shape),
+      ablation: withAblation ? new AblationAccumulator(kernel, shape) : null,
     };
   }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ProbePlan, ResolvedProbeOptions } from '../contract/probe-options.js';
-import type { ProbeEvent } from '../contract/probe-events.js';
+import type { ProbeEvent, ProbeTimings } from '../contract/probe-events.js';
 import { Random } from '../data/random.js';
 import { firstExamples } from '../data/split.js';
 import type { LoadedDataset } from '../data/types.js';
@@ -8,7 +8,8 @@ import { BatchClock, batchesAfterCancel, type CancelSignal } from './cancel.js';
 import { decodeCheckpoint } from '../contract/checkpoint.js';
 import { buildModel, buildProbeModel, writeVariables } from './model.js';
 import { Head } from './probe-head.js';
-import { featureCacheBytes, FrozenFeatures } from './probe-features.js';
+import { openFeatureStore } from './feature-store.js';
+import { featureRowWidth, FrozenFeatures, tfjsFrozenNetwork } from './probe-features.js';
 import {
   afccPass,
   analyse,
@@ -46,7 +47,21 @@ export interface ProbeResult {
   readonly wallSeconds: number;
   /** `cancelled` after a cancel that carried its commit time: batches finished after it. */
   readonly batchesAfterCancel?: number;
+  readonly timings: ProbeTimings;
 }
+
+/** Where the engine thread keeps features that do not fit in memory (from the environment). */
+export interface ProbeEnvironment {
+  /** Disk budget of the feature spill, bytes; 0 never spills. */
+  readonly diskBytes: number;
+  /** Folder of the spill files (FILTERSCOPE_HOME/probe-features). */
+  readonly directory: string;
+  /** Spill float16 (default) or float32. */
+  readonly float16: boolean;
+}
+
+/** No spill: features that do not fit in memory are recomputed every epoch. */
+export const NO_SPILL: ProbeEnvironment = { diskBytes: 0, directory: '', float16: true };
 
 /**
  * Runs phases 2 and 3 on a trained network.
@@ -73,6 +88,7 @@ export async function probe(
   plan: ProbePlan,
   onEvent: (event: ProbeEvent) => void,
   signal?: CancelSignal,
+  environment: ProbeEnvironment = NO_SPILL,
 ): Promise<ProbeResult> {
   const started = performance.now();
   const saved = decodeCheckpoint(checkpoint);
@@ -95,35 +111,57 @@ export async function probe(
       `dataset ${dataset.name} has ${trainSplit.count} training and ${testSplit.count} test examples to probe with; both must be at least 1`,
     );
   }
-  const cached =
-    featureCacheBytes(points, trainSplit.count + testSplit.count) <= opts.featureCacheBytes;
   const backend = tf.getBackend();
-
+  const store = openFeatureStore(
+    featureRowWidth(points),
+    { train: trainSplit.count, test: testSplit.count },
+    {
+      memoryBytes: opts.featureCacheBytes,
+      diskBytes: environment.diskBytes,
+      directory: environment.directory,
+      float16: environment.float16,
+    },
+  );
   const model = buildModel(spec, 0);
-  const heads: Head[] = [];
+  const heads: Head[][] = [];
   try {
     writeVariables(model, saved.weights);
     const frozen = new FrozenFeatures(
-      buildProbeModel(
-        model,
-        spec,
-        points.map((p) => p.source),
+      tfjsFrozenNetwork(
+        buildProbeModel(
+          model,
+          spec,
+          points.map((p) => p.source),
+        ),
+        points,
+        dataset.inputShape,
       ),
       points,
       dataset.inputShape,
       saved.meta.normalization,
       opts.batchSize,
-      cached ? { train: trainSplit.count, test: testSplit.count } : null,
+      store,
+      (split, done, total, seconds) =>
+        onEvent({
+          type: 'features',
+          split,
+          done,
+          total,
+          imagesPerSecond: frozen.images / Math.max(seconds, 1e-9),
+        }),
     );
+    // Replicate 0 takes the seeds a single head per layer always took; the others come after.
     const seeds = new Random(opts.seed ^ 0x4ead5eed);
-    for (const point of points)
-      heads.push(new Head(point, spec.labels, seeds.int(0x7fffffff), opts));
+    for (let r = 0; r < opts.replicates; r++)
+      points.forEach((point, l) => {
+        (heads[l] ??= []).push(new Head(point, spec.labels, seeds.int(0x7fffffff), opts));
+      });
     onEvent({
       type: 'started',
       probePoints: points,
       trainExamples: trainSplit.count,
       testExamples: testSplit.count,
-      featuresCached: cached,
+      featuresCached: store.kind !== 'none',
       backend,
     });
     const run: ProbeRun = {
@@ -136,36 +174,54 @@ export async function probe(
       signal,
       clock: new BatchClock(),
       onEvent,
+      phase3Seconds: 0,
     };
+    const seconds = { heads: 0, analyse: 0, afcc: 0 };
     const end = (status: 'finished' | 'cancelled', layers: LayerProbeResult[]): ProbeResult => ({
       status,
       options: opts,
       layers,
       forwardCalls: frozen.forwardCalls,
-      featuresCached: cached,
+      featuresCached: store.kind !== 'none',
       trainExamples: trainSplit.count,
       testExamples: testSplit.count,
       backend,
       wallSeconds: (performance.now() - started) / 1000,
       ...(status === 'cancelled' ? batchesAfterCancel(run.clock, signal) : {}),
+      timings: {
+        featuresSeconds: frozen.seconds,
+        headsSeconds: Math.max(0, seconds.heads - frozen.seconds - run.phase3Seconds),
+        phase3Seconds: run.phase3Seconds + seconds.analyse,
+        afccSeconds: seconds.afcc,
+        frozenPath: backend,
+        featureStore: store.kind,
+        featureImagesPerSecond: frozen.images / Math.max(frozen.seconds, 1e-9),
+      },
     });
 
+    const phase2Start = performance.now();
     const phase3 = await trainHeads(run);
+    seconds.heads = (performance.now() - phase2Start) / 1000;
     if (!phase3) return end('cancelled', []);
-    for (const head of heads) {
+    const analyseStart = performance.now();
+    const analysed = heads.map((replicas, l) => analyse(replicas, phase3[l]!, opts));
+    seconds.analyse = (performance.now() - analyseStart) / 1000;
+    for (const a of analysed) {
       onEvent({
         type: 'layerSR',
-        layer: head.point.layer,
-        successRate: head.successRate(),
-        history: head.history,
+        layer: a.head.point.layer,
+        successRate: a.replicates.successRate.mean!,
+        history: a.head.history,
       });
     }
-    const analysed = heads.map((head, i) => analyse(head, phase3[i]!, opts));
+    const afccStart = performance.now();
     const maskedCorrect = await afccPass(run, analysed);
+    seconds.afcc = (performance.now() - afccStart) / 1000;
     if (!maskedCorrect) return end('cancelled', []);
     return end('finished', await report(run, analysed, maskedCorrect));
   } finally {
-    for (const head of heads) head.dispose();
+    for (const head of heads.flat()) head.dispose();
     model.dispose();
+    store.close();
   }
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { dataRoots } from '../data/catalog.js';
 import type { CifarLabelKind } from '../data/cifar.js';
@@ -12,7 +13,7 @@ import { initBackend } from './backend.js';
 import { SharedCancel } from './cancel.js';
 import type { EnginePort } from './port.js';
 import { threadPort } from './port.js';
-import { probe } from './probe.js';
+import { NO_SPILL, probe, type ProbeEnvironment } from './probe.js';
 import type { EvaluateMessage, ProbeMessage, StartMessage } from '../contract/protocol.js';
 import { evaluateNetwork } from './evaluate.js';
 import { MessageType } from '../contract/protocol.js';
@@ -130,6 +131,7 @@ export function serveEngine(
               event: event.type === 'started' ? { ...event, device: backend.device } : event,
             }),
           signal,
+          spillFrom(process.env),
         );
         if (result.status === 'cancelled') {
           port.post({
@@ -144,6 +146,7 @@ export function serveEngine(
             type: MessageType.ProbeFinished,
             forwardCalls: result.forwardCalls,
             wallSeconds: result.wallSeconds,
+            timings: result.timings,
             layers: result.layers.map((l) => ({ layer: l.layer, successRate: l.successRate })),
           });
         }
@@ -182,4 +185,20 @@ if (parentPort && data?.filterscopeEngine) {
     DEFAULT_DEPENDENCIES,
     data.cancelCell instanceof SharedArrayBuffer ? data.cancelCell : undefined,
   );
+}
+
+/**
+ * Where this thread spills probe features: FILTERSCOPE_HOME/probe-features, within
+ * FILTERSCOPE_PROBE_DISK_BYTES, as FILTERSCOPE_PROBE_SPILL says (the runner sets all three from
+ * the validated config; without a home, nothing spills).
+ */
+export function spillFrom(env: NodeJS.ProcessEnv): ProbeEnvironment {
+  const home = env.FILTERSCOPE_HOME;
+  const bytes = Number(env.FILTERSCOPE_PROBE_DISK_BYTES ?? 0);
+  if (!home || !Number.isFinite(bytes) || bytes <= 0) return NO_SPILL;
+  return {
+    diskBytes: bytes,
+    directory: join(home, 'probe-features'),
+    float16: env.FILTERSCOPE_PROBE_SPILL !== 'float32',
+  };
 }

@@ -104,7 +104,14 @@ async function clearResults(store: Store, layerRows: readonly LayerProbeRow[]): 
     await tx.delete(filterResults).where(inArray(filterResults.layerProbeId, ids));
     await tx
       .update(layerProbes)
-      .set({ successRate: null, history: [], aggregates: null, afcc: null, complete: false })
+      .set({
+        successRate: null,
+        history: [],
+        aggregates: null,
+        replicates: null,
+        afcc: null,
+        complete: false,
+      })
       .where(inArray(layerProbes.id, ids));
   });
 }
@@ -141,6 +148,7 @@ class ProbeRecorder {
           await JobQueue.finish(tx, this.job.id, 'succeeded');
           await recordProbeStatus(tx, this.probe.id, 'SUCCEEDED', {
             forwardCalls: message.forwardCalls,
+            timings: message.timings,
             finishedAt: new Date(),
           });
           return 'succeeded';
@@ -232,11 +240,24 @@ class ProbeRecorder {
         });
         return;
       }
+      case 'features':
+        await appendEvent(tx, this.topic, 'features', {
+          split: event.split,
+          done: event.done,
+          total: event.total,
+          imagesPerSecond: event.imagesPerSecond,
+        });
+        return;
       case 'layerDone':
         // The probe point was stored with the plan; the engine's copy is not written back.
         await tx
           .update(layerProbes)
-          .set({ aggregates: event.aggregates, afcc: event.afcc, complete: true })
+          .set({
+            aggregates: event.aggregates,
+            replicates: event.replicates,
+            afcc: event.afcc,
+            complete: true,
+          })
           .where(eq(layerProbes.id, this.layerId(event.layer)));
         await appendEvent(tx, this.topic, 'layerDone', { layer: event.layer });
         return;

@@ -1,10 +1,15 @@
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
+import { removeStaleSpills } from '../engine/feature-store.js';
 import { startEngineWorker } from '../engine/port.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
 import { Runner } from './runner.js';
+
+/** Where probes spill frozen features that do not fit in memory. */
+export const probeFeatureDirectory = (home: string): string => join(home, 'probe-features');
 
 /** Lease and heartbeat timings, overridable for tests (FILTERSCOPE_LEASE_MS). */
 export function leaseMs(): number {
@@ -14,13 +19,27 @@ export function leaseMs(): number {
 
 /** Starts `config.runners` runners; each runs its jobs in its own engine thread. */
 export function startRunners(
-  config: Pick<Config, 'runners' | 'backend' | 'dataPath'>,
+  config: Pick<
+    Config,
+    'runners' | 'backend' | 'dataPath' | 'home' | 'probeDiskBytes' | 'probeSpill'
+  >,
   store: Store,
   bus: EventBus,
   log: Logger,
 ): Runner[] {
   const runners: Runner[] = [];
-  const env: Record<string, string> = config.dataPath ? { FILTERSCOPE_DATA: config.dataPath } : {};
+  if (config.runners === 0) return runners;
+  // Probes spill features under the home folder; a crash or a kill leaves them behind.
+  const spill = probeFeatureDirectory(config.home);
+  const stale = removeStaleSpills(spill);
+  if (stale > 0)
+    log.info('removed probe feature files left by a stopped process', { files: stale });
+  const env: Record<string, string> = {
+    ...(config.dataPath ? { FILTERSCOPE_DATA: config.dataPath } : {}),
+    FILTERSCOPE_HOME: config.home,
+    FILTERSCOPE_PROBE_DISK_BYTES: String(config.probeDiskBytes),
+    FILTERSCOPE_PROBE_SPILL: config.probeSpill,
+  };
   // Each engine thread would take every core: runners share them instead, unless told otherwise.
   if (config.runners > 1 && !process.env.FILTERSCOPE_THREADS)
     env.FILTERSCOPE_THREADS = String(threadsPerRunner(config.runners));

@@ -104,6 +104,8 @@ async function serve(
     services,
     store,
     contextOf,
+    guard,
+    maxUploadBytes: config.maxUploadBytes,
     closing: () => closing,
     log,
   });

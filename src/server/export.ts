@@ -7,13 +7,58 @@ import type { FilterResult } from '../api/probe/filter.type.js';
 import { clusterText, csvField, FILTER_COLUMNS, type CsvValue } from '../csv.js';
 import { sendJson } from './http.js';
 
-/** Export routes: `/export/runs/:id/metrics.csv`, `/export/probes/:id/filters.{csv,json}`. */
+/**
+ * Export routes: `/export/runs/:id/metrics.csv`, `/export/runs/:id/model.onnx`,
+ * `/export/runs/:id/tfjs/model.json` (+ `tfjs/weights.bin`, which model.json names),
+ * `/export/probes/:id/filters.{csv,json}`, `/export/probes/:id/layers.csv`.
+ */
 export const EXPORT_ROUTE =
-  /^\/export\/(runs|probes)\/([^/]+)\/(metrics\.csv|filters\.csv|filters\.json)$/;
+  /^\/export\/(runs|probes)\/([^/]+)\/(metrics\.csv|filters\.csv|filters\.json|layers\.csv|model\.onnx|tfjs\/model\.json|tfjs\/weights\.bin)$/;
 
-const STATUS_OF_CODE: Readonly<Record<string, number>> = { BAD_USER_INPUT: 400, NOT_FOUND: 404 };
+/** Model files: where each comes from and how it is sent. */
+const MODEL_FILES: Readonly<
+  Record<string, { format: 'onnx' | 'tfjs'; file: string; type: string }>
+> = {
+  'model.onnx': { format: 'onnx', file: 'model.onnx', type: 'application/octet-stream' },
+  'tfjs/model.json': {
+    format: 'tfjs',
+    file: 'model.json',
+    type: 'application/json; charset=utf-8',
+  },
+  'tfjs/weights.bin': { format: 'tfjs', file: 'weights.bin', type: 'application/octet-stream' },
+};
+
+const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  BAD_USER_INPUT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+};
 
 const csvLine = (fields: readonly CsvValue[]): string => `${fields.map(csvField).join(',')}\n`;
+
+/** Per probed layer: SR(l) and the aggregates (means over replicates) with their spread. */
+export const LAYER_EXPORT_COLUMNS = [
+  'layer',
+  'probePoint',
+  'filters',
+  'silentFilters',
+  'replicates',
+  'successRate',
+  'successRateStd',
+  'snr',
+  'snrStd',
+  'meanNoise',
+  'meanNoiseStd',
+  'meanClusterSize',
+  'meanClusterSizeStd',
+  'meanClustersPerFilter',
+  'meanClustersPerFilterStd',
+  'clusteredFraction',
+  'clusteredFractionStd',
+  'afccKeptFraction',
+  'afccSrBefore',
+  'afccSrAfter',
+] as const;
 
 export const METRICS_COLUMNS = [
   'epoch',
@@ -66,7 +111,53 @@ export async function serveExport(
       res.end();
       return;
     }
-    if (collection === 'probes' && file !== 'metrics.csv') {
+    const model = collection === 'runs' ? MODEL_FILES[file] : undefined;
+    if (model) {
+      const files = await services.runs.exportModel(id, model.format);
+      const bytes = files[model.file]!;
+      start(res, model.type, `run-${id}-${model.file}`);
+      res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return;
+    }
+    if (collection === 'probes' && file === 'layers.csv') {
+      const key = decodeIntId(id, 'Probe', 'id');
+      const probe = await services.probes.findOne(key);
+      if (!probe) throw notFound('Probe', id);
+      const layers = await services.probes.findLayers(probe);
+      start(res, 'text/csv; charset=utf-8', `probe-${id}-layers.csv`);
+      res.write(csvLine(LAYER_EXPORT_COLUMNS));
+      for (const l of layers) {
+        const arch = await services.architectures.findLayer(l.layerKey);
+        const r = l.replicates;
+        res.write(
+          csvLine([
+            l.layerName,
+            l.probePointShape?.join('x') ?? null,
+            arch?.filters ?? null,
+            l.silentFilters,
+            r?.replicates ?? null,
+            l.successRate,
+            r?.successRate.std ?? null,
+            l.snr,
+            r?.snr.std ?? null,
+            l.meanNoise,
+            r?.meanNoise.std ?? null,
+            l.meanClusterSize,
+            r?.meanClusterSize.std ?? null,
+            l.meanClustersPerFilter,
+            r?.meanClustersPerFilter.std ?? null,
+            l.clusteredFraction,
+            r?.clusteredFraction.std ?? null,
+            l.afcc?.keptFraction ?? null,
+            l.afcc?.srBefore ?? null,
+            l.afcc?.srAfter ?? null,
+          ]),
+        );
+      }
+      res.end();
+      return;
+    }
+    if (collection === 'probes' && file.startsWith('filters.')) {
       const key = decodeIntId(id, 'Probe', 'id');
       const probe = await services.probes.findOne(key);
       if (!probe) throw notFound('Probe', id);

@@ -71,7 +71,12 @@ export class OperationGuard {
       (s) => s.kind === Kind.FIELD && LAUNCHES.has(s.name.value),
     ).length;
     if (launches === 0) return;
-    const wait = this.launches.take(principal.name, launches);
+    this.checkLaunches(principal, launches);
+  }
+
+  /** Takes `n` launches from `principal`'s bucket, or throws RATE_LIMITED (also for /import). */
+  checkLaunches(principal: Principal, n: number): void {
+    const wait = this.launches.take(principal.name, n);
     if (wait > 0)
       throw rateLimited(
         `${principal.name} may launch at most ${this.launches.perMinute} jobs per minute: retry in ${wait} s`,

@@ -7,6 +7,8 @@ import { appliedMigrationCount, expectedMigrationCount } from '../store/migrate.
 import { AccessError, type KeyRing, type Principal } from './access.js';
 import { GRAPHQL_PATH } from './apollo.js';
 import { EXPORT_ROUTE, serveExport } from './export.js';
+import type { OperationGuard } from './guard.js';
+import { IMPORT_PATH, serveImport } from './import.js';
 import { handleGraphQL, sendJson } from './http.js';
 import { prefersHtml } from './media.js';
 import type { Metrics } from './metrics.js';
@@ -20,6 +22,9 @@ export interface RouteDeps {
   readonly services: Services;
   readonly store: Store;
   readonly contextOf: (principal: Principal, requestId: string) => GraphQLContext;
+  readonly guard: OperationGuard;
+  /** Largest network upload (FILTERSCOPE_MAX_UPLOAD_BYTES). */
+  readonly maxUploadBytes: number;
   /** True once shutdown began: /readyz answers 503. */
   readonly closing: () => boolean;
   readonly log: Logger;
@@ -89,6 +94,11 @@ export function createRoutes(deps: RouteDeps): Route {
       }
       return path;
     }
+    if (path === IMPORT_PATH) {
+      const principal = authenticate(req, res);
+      if (principal) await serveImport(req, res, principal, deps);
+      return path;
+    }
     const exported = req.method === 'GET' ? EXPORT_ROUTE.exec(path) : null;
     if (exported) {
       if (authenticate(req, res)) await serveExport(exported, deps.services, res);
@@ -98,7 +108,16 @@ export function createRoutes(deps: RouteDeps): Route {
       return path === EXPLORER_PATH ? EXPLORER_PATH : '/dashboard';
     sendJson(res, 404, {
       errors: [{ message: `no route for ${path}`, extensions: { code: 'NOT_FOUND' } }],
-      routes: ['/', EXPLORER_PATH, GRAPHQL_PATH, '/export/...', '/metrics', '/healthz', '/readyz'],
+      routes: [
+        '/',
+        EXPLORER_PATH,
+        GRAPHQL_PATH,
+        IMPORT_PATH,
+        '/export/...',
+        '/metrics',
+        '/healthz',
+        '/readyz',
+      ],
     });
     return 'unmatched';
   };

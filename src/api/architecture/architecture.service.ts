@@ -146,7 +146,7 @@ export class ArchitectureService {
 }
 
 /** Inserts an architecture and its layers; null if the name is taken. Run inside a transaction. */
-async function insertArchitecture(
+export async function insertArchitecture(
   tx: Db,
   spec: ArchitectureSpec,
   preset: boolean,

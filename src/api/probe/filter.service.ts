@@ -8,7 +8,6 @@ import {
 } from '../../analysis/metrics.js';
 import { probeTopic } from '../../contract/events.js';
 import { isFinal } from '../../contract/status.js';
-import { proceduralLabelNames } from '../../data/procedural.js';
 import type { EventBus } from '../../events/bus.js';
 import type { Store } from '../../store/db.js';
 import {
@@ -274,14 +273,6 @@ export class FilterService {
       .from(probes)
       .innerJoin(trainingRuns, eq(probes.runId, trainingRuns.id))
       .where(eq(probes.id, probeKey));
-    if (!row) return [];
-    if (row.dataset === 'procedural') {
-      try {
-        return proceduralLabelNames(row.options.labels ?? 10);
-      } catch {
-        return [];
-      }
-    }
-    return [...(this.datasets.findByName(row.dataset)?.labelNames ?? [])];
+    return row ? this.datasets.labelNames(row.dataset, row.options) : [];
   }
 }

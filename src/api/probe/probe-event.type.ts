@@ -27,6 +27,14 @@ export class ProbeEvent {
   filters!: FilterSummary[] | null;
   @Field(() => String, { nullable: true, description: 'FAILED (or QUEUED for a retry).' })
   error!: string | null;
+  @Field(() => String, { nullable: true, description: 'FEATURES: `train` or `test`.' })
+  split!: string | null;
+  @Field(() => Int, { nullable: true, description: 'FEATURES: examples of the split done.' })
+  done!: number | null;
+  @Field(() => Int, { nullable: true, description: 'FEATURES: examples in the split.' })
+  total!: number | null;
+  @Field(() => Float, { nullable: true, description: 'FEATURES: frozen-pass examples per second.' })
+  imagesPerSecond!: number | null;
   @Field(() => String, { nullable: true, description: 'CANCELLING and CANCELLED: why.' })
   reason!: string | null;
   @Field(() => Int, {
@@ -54,6 +62,10 @@ export class ProbeEvent {
       error: null,
       reason: null,
       batchesAfterCancel: null,
+      split: null,
+      done: null,
+      total: null,
+      imagesPerSecond: null,
     });
     switch (event.type) {
       case 'status': {
@@ -87,6 +99,8 @@ export class ProbeEvent {
         });
       case 'layerDone':
         return Object.assign(base, { layer: event.payload.layer });
+      case 'features':
+        return Object.assign(base, { ...event.payload });
     }
   }
 }

@@ -58,4 +58,11 @@ export class StartProbeInput {
 
   @Field(() => Float, { nullable: true, description: 'Unsigned 32-bit integer (default 0).' })
   seed?: number;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Heads per layer trained from different seeds on the same features, 1-20 (default 3): SR(l) and the aggregates are their mean, with the spread in `LayerProbe.replicates`; filters and AFCC are the first replicate. See docs/METHOD.md#replicates.',
+  })
+  replicates?: number;
 }

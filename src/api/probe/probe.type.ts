@@ -41,6 +41,7 @@ export enum ProbeEventType {
   LAYER_SR = 'layerSR',
   FILTERS = 'filters',
   LAYER_DONE = 'layerDone',
+  FEATURES = 'features',
 }
 registerEnumType(ProbeEventType, { name: 'ProbeEventType' });
 
@@ -84,9 +85,16 @@ export class Afcc {
     "A quantity measured once per replicate (the layer's head trained from another seed on the same features): mean, sample standard deviation, values. See docs/METHOD.md#phase-2-sr-per-layer.",
 })
 export class Spread {
-  @Field(() => Float) mean!: number;
-  @Field(() => Float, { description: 'Sample standard deviation (n - 1); 0 with one replicate.' })
-  std!: number;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Over the replicates where it is defined; null where none is.',
+  })
+  mean!: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Sample standard deviation (n - 1); 0 with one value, null with none.',
+  })
+  std!: number | null;
   @Field(() => [Float], {
     nullable: 'items',
     description: 'One per replicate, in seed order; null where undefined (an SNR without noise).',
@@ -253,6 +261,7 @@ export class LayerProbe extends Node {
 
   static fromRow(row: LayerProbeRow): LayerProbe {
     const a = row.aggregates;
+    const r = row.replicates;
     return Object.assign(new LayerProbe(), {
       id: toGlobalId('LayerProbe', row.id),
       key: row.id,
@@ -261,11 +270,12 @@ export class LayerProbe extends Node {
       layerName: row.layerName,
       successRate: row.successRate,
       history: row.history.map(HeadEpoch.from),
-      meanClusterSize: a?.meanClusterSize ?? null,
-      meanClustersPerFilter: a?.meanClustersPerFilter ?? null,
-      clusteredFraction: a?.fractionWithCluster ?? null,
-      meanNoise: a?.meanNoise ?? null,
-      snr: a?.snr ?? null,
+      // Means over the replicates when the probe had them; the first replicate's otherwise.
+      meanClusterSize: r ? r.meanClusterSize.mean : (a?.meanClusterSize ?? null),
+      meanClustersPerFilter: r ? r.meanClustersPerFilter.mean : (a?.meanClustersPerFilter ?? null),
+      clusteredFraction: r ? r.clusteredFraction.mean : (a?.fractionWithCluster ?? null),
+      meanNoise: r ? r.meanNoise.mean : (a?.meanNoise ?? null),
+      snr: r ? r.snr.mean : (a?.snr ?? null),
       silentFilters: a?.silentFilters ?? null,
       afcc: row.afcc ? Object.assign(new Afcc(), row.afcc) : null,
       probePointShape: row.probePoint ? [...row.probePoint.shape] : null,

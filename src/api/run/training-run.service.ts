@@ -1,7 +1,5 @@
 import { and, asc, count, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { downsampleIndices } from '../../analysis/downsample.js';
-import { resolveProceduralOptions } from '../../data/procedural.js';
-import type { DatasetOptions } from '../../contract/datasets.js';
 import {
   RUNS_TOPIC,
   runTopic,
@@ -12,13 +10,16 @@ import {
 import { resolveHyperparameters } from '../../contract/hyperparameters.js';
 import { isFinal, type RunStatus } from '../../contract/status.js';
 import { appendEvent, type EventBus } from '../../events/bus.js';
+import { loadLatestCheckpoint } from '../../jobs/checkpoint-store.js';
 import { recordRunStatus } from '../../jobs/status.js';
+import { exportInThread } from '../../interop/export-session.js';
+import type { ModelFormat } from '../../contract/imports.js';
 import type { Store } from '../../store/db.js';
 import { architectures, runMetrics, trainingRuns } from '../../store/schema/index.js';
 import { cancelSubject } from '../cancel.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
 import { enqueueLaunch } from '../enqueue.js';
-import { badInput, checkRange, enteringContract, notFound } from '../errors.js';
+import { badInput, checkRange, conflict, enteringContract, notFound } from '../errors.js';
 import { followTopic } from '../stream.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
@@ -91,55 +92,14 @@ export class TrainingRunService {
       .from(architectures)
       .where(eq(architectures.id, archKey));
     if (!arch) throw notFound('Architecture', input.architectureId);
-    const dataset = this.datasets.findByName(input.dataset);
-    if (!dataset) {
-      const names = this.datasets.findMany().map((d) => d.name);
-      throw badInput(
-        'input.dataset',
-        input.dataset,
-        `is not a known dataset (${names.join(', ')})`,
-      );
-    }
-    if (!dataset.available) {
-      throw badInput(
-        'input.dataset',
-        input.dataset,
-        `is not available here: missing ${dataset.missingFiles.join(', ')} (searched ${dataset.searched.join(', ')})`,
-      );
-    }
-    let datasetOptions: DatasetOptions = {};
-    let shape: readonly [number, number, number] = [
-      dataset.inputShape[0]!,
-      dataset.inputShape[1]!,
-      dataset.inputShape[2]!,
-    ];
-    let labels = dataset.labels;
-    if (input.datasetOptions) {
-      if (dataset.name !== 'procedural')
-        throw badInput(
-          'input.datasetOptions',
-          { ...input.datasetOptions },
-          `only the procedural dataset takes options, not ${dataset.name}`,
-        );
-      const given = Object.fromEntries(
-        Object.entries(input.datasetOptions).filter(([, v]) => v !== undefined && v !== null),
-      );
-      try {
-        const resolved = resolveProceduralOptions(given);
-        // Checked by resolveProceduralOptions: the options as given (defaults stay the generator's).
-        datasetOptions = given as DatasetOptions;
-        shape = [resolved.imageSize, resolved.imageSize, resolved.channels];
-        labels = resolved.labels;
-      } catch (error) {
-        const message = (error as Error).message;
-        const field = /: (\w+) must/.exec(message)?.[1] ?? 'datasetOptions';
-        throw badInput(
-          `input.datasetOptions.${field}`,
-          (given as Record<string, unknown>)[field],
-          message.replace(/^procedural dataset: \w+ /, '').replace(/, got .*$/, ''),
-        );
-      }
-    }
+    const {
+      dataset,
+      options: datasetOptions,
+      inputShape: shape,
+      labels,
+      trainSize,
+      testSize,
+    } = this.datasets.resolve(input.dataset, input.datasetOptions, 'input');
     const archShape = arch.inputShape;
     if (archShape.join('x') !== shape.join('x')) {
       throw badInput(
@@ -158,14 +118,8 @@ export class TrainingRunService {
     const hp = enteringContract('input.hyperparameters', () =>
       resolveHyperparameters(input.hyperparameters, {
         inputShape: shape,
-        trainSize:
-          dataset.name === 'procedural'
-            ? (datasetOptions.trainSize ?? dataset.trainSize)
-            : dataset.trainSize,
-        testSize:
-          dataset.name === 'procedural'
-            ? (datasetOptions.testSize ?? dataset.testSize)
-            : dataset.testSize,
+        trainSize,
+        testSize,
       }),
     );
     checkRange('input.keepCheckpoints', input.keepCheckpoints, { min: 1, max: 20, integer: true });
@@ -248,5 +202,28 @@ export class TrainingRunService {
     afterSequence: number | null | undefined,
   ): Promise<AsyncGenerator<StoredEvent<RunsEvents>>> {
     return followTopic(this.bus, RUNS_TOPIC, { afterSequence, defaultAfter: 'present' });
+  }
+
+  /**
+   * A SUCCEEDED run's network as model files (`model.onnx`, or TensorFlow.js' `model.json` and
+   * `weights.bin`), converted from its last checkpoint in a thread. NOT_FOUND for an unknown run,
+   * CONFLICT for one that has not succeeded.
+   */
+  async exportModel(id: string, format: ModelFormat): Promise<Record<string, Uint8Array>> {
+    const key = decodeIntId(id, 'TrainingRun', 'id');
+    const [run] = await this.store.db.select().from(trainingRuns).where(eq(trainingRuns.id, key));
+    if (!run) throw notFound('TrainingRun', id);
+    const checkpoint =
+      run.status === 'SUCCEEDED' ? await loadLatestCheckpoint(this.store, key) : null;
+    if (!checkpoint)
+      throw conflict(`run ${id} is ${run.status}: only a SUCCEEDED run can be exported`, {
+        id,
+        status: run.status,
+      });
+    return exportInThread({
+      format,
+      checkpoint: checkpoint.bytes,
+      labelNames: this.datasets.labelNames(run.dataset, run.datasetOptions),
+    });
   }
 }

@@ -227,3 +227,27 @@ export function serverDefaults() {
   );
   return defaults;
 }
+
+/**
+ * A link to a file of the server's (an export) that downloads it with the stored key: a plain
+ * link cannot send the Authorization header the server asks for when keys are set.
+ */
+export async function download(path, filename) {
+  const auth = authorization();
+  const res = await fetch(path, { headers: auth ? { authorization: auth } : {} });
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    const error = body.errors?.[0];
+    if (res.status === 401) authRequired(error?.message ?? 'an API key is needed');
+    throw new ApiError(
+      error?.message ?? `${path}: HTTP ${res.status}`,
+      error?.extensions?.code ?? String(res.status),
+    );
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -39,6 +39,15 @@ const probeFinished = {
   forwardCalls: 12,
   wallSeconds: 1.5,
   layers: [{ layer: 'conv1', successRate: 0.7 }],
+  timings: {
+    featuresSeconds: 1,
+    headsSeconds: 0.3,
+    phase3Seconds: 0.1,
+    afccSeconds: 0.1,
+    frozenPath: 'wasm',
+    featureStore: 'memory',
+    featureImagesPerSecond: 500,
+  },
 };
 const metrics = {
   epoch: 2,
@@ -329,7 +338,7 @@ describe('validateMessage', () => {
       'probeEvent',
       'event.type',
       'progress',
-      'probeEvent message: event.type must be one of started, headEpoch, layerSR, filters, layerDone, got "progress"',
+      'probeEvent message: event.type must be one of started, headEpoch, layerSR, filters, layerDone, features, got "progress"',
     ],
     [
       { type: 'probeEvent', event: 'started' },

@@ -10,7 +10,10 @@ import type { ProbeEvent } from '../../../src/contract/probe-events.js';
 import { planProbe, type ProbeOptions } from '../../../src/contract/probe-options.js';
 import { resolveHyperparameters } from '../../../src/contract/hyperparameters.js';
 import { resolveProbePoints } from '../../../src/contract/probe-points.js';
-import type { ProbeResult } from '../../../src/engine/probe.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ProbeEnvironment, ProbeResult } from '../../../src/engine/probe.js';
 import { probe } from '../../../src/engine/probe.js';
 import type { OutboundMessage, TrainJobSpec } from '../../../src/contract/protocol.js';
 import { MessageType } from '../../../src/contract/protocol.js';
@@ -83,12 +86,14 @@ beforeAll(async () => {
   checkpoint = last.bytes;
 });
 
-const BASE: ProbeOptions = { headEpochs: 2, batchSize: BATCH, seed: 7 };
+// One head per layer: the single-head semantics; replicates have a test of their own.
+const BASE: ProbeOptions = { headEpochs: 2, batchSize: BATCH, seed: 7, replicates: 1 };
 
 async function run(
   options: ProbeOptions,
   signal?: AbortSignal,
   onEvent?: (e: ProbeEvent) => void,
+  environment?: ProbeEnvironment,
 ): Promise<{ result: ProbeResult; events: ProbeEvent[] }> {
   const events: ProbeEvent[] = [];
   const result = await probe(
@@ -102,6 +107,7 @@ async function run(
       onEvent?.(e);
     },
     signal,
+    environment,
   );
   return { result, events };
 }
@@ -168,8 +174,17 @@ describe('probe', () => {
     }
 
     expect(events[0]?.type).toBe('started');
+    // The frozen pass reports its progress during the first epoch: train, then test.
+    const progress = events.filter((e) => e.type === 'features');
+    expect(progress.at(0)).toMatchObject({ split: 'train' });
+    expect(progress.filter((e) => e.done === e.total).map((e) => e.split)).toEqual([
+      'train',
+      'test',
+    ]);
     for (const layer of result.layers) {
-      const mine = events.filter((e) => e.type !== 'started' && e.layer === layer.layer);
+      const mine = events.filter(
+        (e) => e.type !== 'started' && e.type !== 'features' && e.layer === layer.layer,
+      );
       expect(mine.map((e) => e.type)).toEqual([
         'headEpoch',
         'headEpoch',
@@ -189,7 +204,9 @@ describe('probe', () => {
     }
     // Heads train together: every layer's epoch e comes before any layer's epoch e + 1, and
     // every layerSR before any layer's filters.
-    const kinds = events.map((e) => (e.type === 'headEpoch' ? `${e.type}${e.epoch}` : e.type));
+    const kinds = events
+      .filter((e) => e.type !== 'features')
+      .map((e) => (e.type === 'headEpoch' ? `${e.type}${e.epoch}` : e.type));
     expect(kinds.slice(0, 12)).toEqual([
       'started',
       ...Array(3).fill('headEpoch1'),
@@ -217,6 +234,36 @@ describe('probe', () => {
     // 2 head epochs of train + test batches; phase 3 shares the last test pass; AFCC one more.
     expect(uncached.result.forwardCalls).toBe(2 * (TRAIN_BATCHES + TEST_BATCHES) + TEST_BATCHES);
     expect(cached.result.forwardCalls).toBe(TRAIN_BATCHES + TEST_BATCHES);
+    // Features that do not fit in memory spill to disk: still one pass.
+    const directory = mkdtempSync(join(tmpdir(), 'filterscope-spill-'));
+    try {
+      const disk = { diskBytes: 1 << 30, directory };
+      const spilled32 = await run({ featureCacheBytes: 0 }, undefined, undefined, {
+        ...disk,
+        float16: false,
+      });
+      const spilled16 = await run({ featureCacheBytes: 0 }, undefined, undefined, {
+        ...disk,
+        float16: true,
+      });
+      expect(spilled32.result.timings.featureStore).toBe('disk-float32');
+      expect(spilled16.result.timings.featureStore).toBe('disk-float16');
+      expect(spilled32.result.forwardCalls).toBe(TRAIN_BATCHES + TEST_BATCHES);
+      expect(spilled16.result.forwardCalls).toBe(TRAIN_BATCHES + TEST_BATCHES);
+      // float32 on disk is the memory cache's numbers exactly; float16 stays close.
+      spilled32.result.layers.forEach((layer, l) =>
+        expect(layer.successRate).toBe(cached.result.layers[l]!.successRate),
+      );
+      spilled16.result.layers.forEach((layer, l) =>
+        expect(Math.abs(layer.successRate - cached.result.layers[l]!.successRate)).toBeLessThan(
+          0.1,
+        ),
+      );
+      // The files go with the probe.
+      expect(readdirSync(directory)).toEqual([]);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
     // The cache changes the cost, not the numbers.
     uncached.result.layers.forEach((layer, l) => {
       const other = cached.result.layers[l];
@@ -224,6 +271,32 @@ describe('probe', () => {
       expect(other?.afcc).toEqual(layer.afcc);
       layer.head.kernel.forEach((w, i) => expect(other?.head.kernel[i]).toBeCloseTo(w, 6));
     });
+  });
+
+  it('trains replicates from their own seeds: SR is their mean with its spread; the first replicate is the single head', async () => {
+    const single = await run({});
+    const { result, events } = await run({ replicates: 3 });
+    result.layers.forEach((layer, l) => {
+      const one = single.result.layers[l]!;
+      // Replicate 0 takes the single head's seed: the same head, history and filters.
+      expect(layer.history).toEqual(one.history);
+      expect(layer.filters).toEqual(one.filters);
+      expect(layer.afcc).toEqual(one.afcc);
+      const values = layer.replicates.successRate.values as number[];
+      expect(layer.replicates.replicates).toBe(3);
+      expect(values).toHaveLength(3);
+      expect(values[0]).toBe(one.successRate);
+      expect(layer.successRate).toBeCloseTo(values.reduce((s, v) => s + v, 0) / 3, 12);
+      const mean = layer.successRate;
+      const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / 2);
+      expect(layer.replicates.successRate.std).toBeCloseTo(sd, 12);
+      expect(layer.replicates.snr.values).toHaveLength(3);
+      expect(layer.replicates.snr.values[0]).toBe(layer.aggregates.snr);
+    });
+    // Other replicates' epochs are not streamed; the layer's SR event carries the mean.
+    expect(events.filter((e) => e.type === 'headEpoch')).toHaveLength(3 * 2);
+    const streamed = events.filter((e) => e.type === 'layerSR');
+    expect(streamed.map((e) => e.successRate)).toEqual(result.layers.map((l) => l.successRate));
   });
 
   it('afterPooling and maxFeatures change the probe point and the head', async () => {

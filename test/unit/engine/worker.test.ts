@@ -338,7 +338,8 @@ describe('startEngineWorker (a real worker thread)', () => {
 
   it('probes a checkpoint: every probe() event in order, then probeFinished', async () => {
     const { messages, exitCode } = await probeInThread({ headEpochs: 2, batchSize: 6 });
-    expect(eventTypes(messages)).toEqual([
+    // The frozen pass's progress comes during the first head epoch, before its end.
+    expect(eventTypes(messages).filter((t) => t !== 'features')).toEqual([
       'started',
       'headEpoch',
       'headEpoch',
@@ -347,6 +348,7 @@ describe('startEngineWorker (a real worker thread)', () => {
       'layerDone',
       'probeFinished',
     ]);
+    expect(eventTypes(messages).indexOf('features')).toBe(1);
     const first = messages[0];
     expect(first?.type === MessageType.ProbeEvent && first.event).toMatchObject({
       type: 'started',
@@ -359,6 +361,7 @@ describe('startEngineWorker (a real worker thread)', () => {
       forwardCalls: expect.any(Number),
       wallSeconds: expect.any(Number),
       layers: [{ layer: 'conv1', successRate: expect.any(Number) }],
+      timings: expect.objectContaining({ frozenPath: 'cpu', featureStore: 'memory' }),
     });
     expect(exitCode).toBe(0);
   });

@@ -1,7 +1,7 @@
 // `#/runs/<id>`: a run's summary, its loss and SR curves and the current epoch's progress, kept
 // live by `trainingProgress`.
 
-import { gql, serverDefaults, subscribeEvents } from '../api.js';
+import { download, gql, serverDefaults, subscribeEvents } from '../api.js';
 import { lineChart } from '../charts.js';
 import {
   badge,
@@ -20,7 +20,8 @@ import {
 const RUN = `query Run($id: ID!) {
   run(id: $id) {
     id status dataset datasetOptions epoch epochs backend device threads error
-    createdAt startedAt finishedAt bestTestSR finalTestSR trainExamples testExamples
+    createdAt startedAt finishedAt bestTestSR finalTestSR trainExamples testExamples warnings
+    origin imported { fileName format sizeBytes sha256 normalizationFrom }
     architecture { id name parameterCount }
     hyperparameters { batchSize learningRate momentum nesterov weightDecay augmentation seed schedule { kind warmupEpochs } }
     metrics { epoch trainLoss trainSR testLoss testSR learningRate wallSeconds }
@@ -29,7 +30,8 @@ const RUN = `query Run($id: ID!) {
 }`;
 const PROGRESS = `subscription Progress($runId: ID!, $afterSequence: Int) {
   trainingProgress(runId: $runId, afterSequence: $afterSequence) {
-    sequence at type status error reason backend device epoch bestTestSR finalTestSR
+    sequence at type status error reason backend device epoch bestTestSR finalTestSR warnings
+    evaluation { batch batches }
     metrics { epoch trainLoss trainSR testLoss testSR learningRate wallSeconds }
     step { epoch batch batches loss }
   }
@@ -78,6 +80,105 @@ const datasetText = (run) => {
   return options.length ? `${run.dataset} (${options.join(', ')})` : run.dataset;
 };
 
+function hyperparameterCard(state) {
+  const hp = state.hyperparameters;
+  return h(
+    'section',
+    { class: 'card' },
+    h('h2', null, 'Hyperparameters'),
+    facts([
+      ['Epochs', state.epochs],
+      ['Batch size', hp.batchSize],
+      [
+        'Learning rate',
+        `${hp.learningRate} (${hp.schedule.kind.toLowerCase()}${hp.schedule.warmupEpochs ? `, ${hp.schedule.warmupEpochs} warm-up` : ''})`,
+      ],
+      ['Momentum', `${hp.momentum}${hp.nesterov ? ' (Nesterov)' : ''}`],
+      ['Weight decay', hp.weightDecay],
+      ['Augmentation', hp.augmentation],
+      ['Seed', hp.seed],
+    ]),
+  );
+}
+
+/** An imported run has no hyperparameters of ours: its file and how its inputs are read. */
+function importCard(state) {
+  const file = state.imported;
+  return h(
+    'section',
+    { class: 'card', 'data-testid': 'imported' },
+    h('h2', null, 'Imported network'),
+    facts([
+      [
+        'File',
+        file
+          ? `${file.fileName} (${file.format}, ${(file.sizeBytes / 2 ** 20).toFixed(1)} MiB)`
+          : '–',
+      ],
+      ['SHA-256', file ? file.sha256.slice(0, 16) + '…' : '–'],
+      ['Input standardisation', file ? file.normalizationFrom.toLowerCase() : '–'],
+    ]),
+    ...(state.warnings ?? []).map((w) => h('p', { class: 'warning', 'data-testid': 'warning' }, w)),
+  );
+}
+
+/** The run's files: its metrics, and its network as ONNX and TensorFlow.js once it succeeded. */
+function downloadsCard(state, errors) {
+  const base = `/export/runs/${encodeURIComponent(state.id)}`;
+  const link = (path, filename, label, testid) =>
+    h(
+      'a',
+      {
+        href: `${base}/${path}`,
+        'data-testid': testid,
+        onclick: (event) => {
+          event.preventDefault();
+          download(`${base}/${path}`, filename).catch((error) =>
+            errors.replaceChildren(errorBox(error)),
+          );
+        },
+      },
+      label,
+    );
+  const ready = state.status === 'SUCCEEDED';
+  return h(
+    'section',
+    { class: 'card' },
+    h('h2', null, 'Downloads'),
+    h(
+      'ul',
+      { class: 'downloads' },
+      state.origin === 'TRAINED'
+        ? h(
+            'li',
+            null,
+            link('metrics.csv', `run-metrics.csv`, 'metrics per epoch (CSV)', 'download-metrics'),
+          )
+        : null,
+      ready
+        ? h('li', null, link('model.onnx', 'model.onnx', 'network (ONNX)', 'download-onnx'))
+        : null,
+      ready
+        ? h(
+            'li',
+            null,
+            link(
+              'tfjs/model.json',
+              'model.json',
+              'network (TensorFlow.js model.json)',
+              'download-tfjs',
+            ),
+            ' + ',
+            link('tfjs/weights.bin', 'weights.bin', 'weights.bin', 'download-tfjs-weights'),
+          )
+        : null,
+      ready
+        ? null
+        : h('li', { class: 'muted' }, 'The network can be downloaded once the run has succeeded.'),
+    ),
+  );
+}
+
 export async function runView(ctx, id) {
   const [{ run }, { final }] = await Promise.all([gql(RUN, { id }), serverDefaults()]);
   if (ctx.disposed) return;
@@ -118,6 +219,28 @@ export async function runView(ctx, id) {
       );
     },
     progress() {
+      if (state.origin === 'IMPORTED') {
+        const e = state.evaluation;
+        replace(
+          progress,
+          e && !final.has(state.status)
+            ? progressBar(
+                `Measuring the test SR: batch ${e.batch} / ${e.batches}`,
+                e.batch / e.batches,
+                {
+                  'data-testid': 'evaluation-progress',
+                },
+              )
+            : h(
+                'p',
+                { class: 'muted' },
+                state.status === 'SUCCEEDED'
+                  ? `Imported; test SR ${pct(state.finalTestSR)} measured on arrival.`
+                  : `Imported; its test SR is measured on arrival (${state.status.toLowerCase()}).`,
+              ),
+        );
+        return;
+      }
       const epochs = state.epochs;
       const done = state.metrics.size;
       const step = state.step;
@@ -142,6 +265,7 @@ export async function runView(ctx, id) {
       );
     },
     charts() {
+      if (state.origin === 'IMPORTED') return;
       const rows = [...state.metrics.values()].sort((a, b) => a.epoch - b.epoch);
       const points = (field) => rows.map((m) => ({ x: m.epoch, y: m[field] }));
       replace(
@@ -169,7 +293,6 @@ export async function runView(ctx, id) {
       );
     },
     details() {
-      const hp = state.hyperparameters;
       replace(
         details,
         h(
@@ -188,23 +311,8 @@ export async function runView(ctx, id) {
             ['Final test SR', pct(state.finalTestSR), 'final-test-sr'],
           ]),
         ),
-        h(
-          'section',
-          { class: 'card' },
-          h('h2', null, 'Hyperparameters'),
-          facts([
-            ['Epochs', state.epochs],
-            ['Batch size', hp.batchSize],
-            [
-              'Learning rate',
-              `${hp.learningRate} (${hp.schedule.kind.toLowerCase()}${hp.schedule.warmupEpochs ? `, ${hp.schedule.warmupEpochs} warm-up` : ''})`,
-            ],
-            ['Momentum', `${hp.momentum}${hp.nesterov ? ' (Nesterov)' : ''}`],
-            ['Weight decay', hp.weightDecay],
-            ['Augmentation', hp.augmentation],
-            ['Seed', hp.seed],
-          ]),
-        ),
+        state.hyperparameters ? hyperparameterCard(state) : importCard(state),
+        downloadsCard(state, errors),
         h('section', { class: 'card' }, h('h2', null, 'Probes'), probeList(state.probes)),
       );
     },
@@ -233,6 +341,9 @@ export async function runView(ctx, id) {
           } else if (event.type === 'STEP' && event.step) {
             state.step = event.step;
             draw.progress();
+          } else if (event.type === 'EVALUATION' && event.evaluation) {
+            state.evaluation = event.evaluation;
+            draw.progress();
           } else if (event.type === 'STATUS' && event.status) {
             Object.assign(state, {
               status: event.status,
@@ -242,6 +353,7 @@ export async function runView(ctx, id) {
               startedAt: state.startedAt ?? (event.status === 'RUNNING' ? event.at : null),
               bestTestSR: event.bestTestSR ?? state.bestTestSR,
               finalTestSR: event.finalTestSR ?? state.finalTestSR,
+              warnings: event.warnings ?? state.warnings,
             });
             draw.header();
             draw.progress();
