@@ -109,19 +109,22 @@ export class TrainingRunService {
     let datasetOptions: Record<string, unknown> = {};
     let shape = dataset.inputShape;
     let labels = dataset.labels;
-    if (input.datasetOptions) {
-      if (dataset.name !== 'procedural')
-        throw badInput(
-          'input.datasetOptions',
-          { ...input.datasetOptions },
-          `only the procedural dataset takes options, not ${dataset.name}`,
-        );
+    if (input.datasetOptions && dataset.name !== 'procedural') {
+      throw badInput(
+        'input.datasetOptions',
+        { ...input.datasetOptions },
+        `only the procedural dataset takes options, not ${dataset.name}`,
+      );
+    }
+    if (dataset.name === 'procedural') {
       const given = Object.fromEntries(
-        Object.entries(input.datasetOptions).filter(([, v]) => v !== undefined && v !== null),
+        Object.entries(input.datasetOptions ?? {}).filter(([, v]) => v !== undefined && v !== null),
       );
       try {
         const resolved = resolveProceduralOptions(given);
-        datasetOptions = given;
+        // The generator version is stored even when left out: a later version must not change
+        // the data this run regenerates when it resumes or is probed.
+        datasetOptions = { ...given, generatorVersion: resolved.generatorVersion };
         shape = [resolved.imageSize, resolved.imageSize, resolved.channels];
         labels = resolved.labels;
       } catch (error) {

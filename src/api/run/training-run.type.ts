@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { storedProceduralOptions } from '../../data/procedural.js';
 import type { RunMetricRow, TrainingRunRow } from '../../store/schema/index.js';
 import { Connection } from '../relay/connection.js';
 import { toGlobalId } from '../relay/global-id.js';
@@ -116,7 +117,8 @@ export class TrainingRun extends Node {
   @Field(() => RunStatus) status!: RunStatus;
   @Field({ description: 'Dataset name (see `datasets`).' }) dataset!: string;
   @Field(() => GraphQLJSONObject, {
-    description: "Dataset options, e.g. the procedural dataset's sizes.",
+    description:
+      "Dataset options as given, e.g. the procedural dataset's sizes, with its `generatorVersion` (1 for a run stored before versions existed).",
   })
   datasetOptions!: Record<string, unknown>;
   @Field(() => TrainingHyperparameters) hyperparameters!: TrainingHyperparameters;
@@ -153,7 +155,10 @@ export class TrainingRun extends Node {
       architectureKey: row.architectureId,
       status: row.status as RunStatus,
       dataset: row.dataset,
-      datasetOptions: row.datasetOptions,
+      datasetOptions:
+        row.dataset === 'procedural'
+          ? { ...storedProceduralOptions(row.datasetOptions) }
+          : row.datasetOptions,
       hyperparameters: TrainingHyperparameters.from(row.hyperparameters),
       epoch: row.epochsDone,
       epochs: row.epochs,

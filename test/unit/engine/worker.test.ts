@@ -13,6 +13,7 @@ import type {
 } from '../../../src/engine/protocol.js';
 import { MessageType, validateOutbound } from '../../../src/engine/protocol.js';
 import { loadDataset } from '../../../src/data/load.js';
+import { generateProcedural } from '../../../src/data/procedural.js';
 import type { ProbeOptions } from '../../../src/engine/probe.js';
 import type { EngineDependencies } from '../../../src/engine/worker.js';
 import { loadOptionsFor, serveEngine } from '../../../src/engine/worker.js';
@@ -124,7 +125,8 @@ describe('serveEngine', () => {
     expect(loadOptionsFor(start, '/a:/b')).toEqual({
       roots: ['/a', '/b', '/usr/share/datasets'],
       maxTrain: 5,
-      procedural: JOB.dataset.options,
+      // JOB names no generator version, like a run stored before versions existed.
+      procedural: { ...JOB.dataset.options, generatorVersion: 1 },
     });
     const testCapped = {
       ...start,
@@ -156,12 +158,30 @@ describe('serveEngine', () => {
       roots: ['/a', '/usr/share/datasets'],
       maxTrain: 7,
       maxTest: 4,
-      procedural: JOB.dataset.options,
+      procedural: { ...JOB.dataset.options, generatorVersion: 1 },
     });
     expect(loadOptionsFor({ ...message, job: { ...message.job, options: {} } }, '/a')).toEqual({
       roots: ['/a', '/usr/share/datasets'],
-      procedural: JOB.dataset.options,
+      procedural: { ...JOB.dataset.options, generatorVersion: 1 },
     });
+  });
+
+  it('regenerates the procedural images a run was made with: version 1 when it names none', () => {
+    const start = (options: Record<string, unknown>) =>
+      ({
+        type: MessageType.Start,
+        job: { ...JOB, dataset: { name: 'procedural', options } },
+        resumeFrom: null,
+      }) as const;
+    const sized = { imageSize: 16, labels: 4, trainSize: 20, testSize: 10 };
+    const images = (options: Record<string, unknown>) =>
+      loadDataset('procedural', loadOptionsFor(start(options), undefined)).train.images;
+    const v1 = generateProcedural({ ...sized, generatorVersion: 1 }).train.images;
+    const v2 = generateProcedural({ ...sized, generatorVersion: 2 }).train.images;
+    expect(Buffer.compare(v1, v2)).not.toBe(0);
+    expect(images(sized)).toEqual(v1);
+    expect(images({ ...sized, generatorVersion: 1 })).toEqual(v1);
+    expect(images({ ...sized, generatorVersion: 2 })).toEqual(v2);
   });
 
   it('cancels between batches on a cancel message', async () => {
