@@ -63,7 +63,11 @@ const CIFAR100_LABELS = (
   'willow_tree wolf woman worm'
 ).split(' ');
 
-/** Defaults of the procedural dataset (its size, labels and splits are parameters). */
+/**
+ * Defaults of the procedural dataset (its size, labels and splits are parameters).
+ * `generatorVersion` is the latest generator: a new run records it, and a run stored without one
+ * was made by version 1 (see procedural.ts).
+ */
 export const PROCEDURAL_DEFAULTS = {
   imageSize: 32,
   channels: 3,
@@ -71,6 +75,7 @@ export const PROCEDURAL_DEFAULTS = {
   trainSize: 10_000,
   testSize: 2_000,
   seed: 1,
+  generatorVersion: 2,
 } as const;
 
 export const CATALOG: readonly DatasetEntry[] = [

@@ -11,7 +11,13 @@ import type { LoadedDataset, Split } from './types.js';
  * texture on each motif, a background gradient and pixel noise are random, and the motif colours
  * are drawn from the same distribution as the background colour, so the mean image is nearly
  * the same for every class and a linear readout of the raw pixels stays near chance (a 4-class
- * 16 x 16 check: 0.28 for the linear readout, 0.95 for a 5-conv VGG; test/unit/data).
+ * 16 x 16 check with generator version 2: 0.27 for the linear readout, 0.97 for a 5-conv VGG;
+ * test/unit/data).
+ *
+ * Generator versions: the same options give the same bytes under one version, forever, so a
+ * stored run regenerates the data it was trained on. A run stored without `generatorVersion` was
+ * made by version 1 (`storedProceduralOptions`). Version 2 changed only the motif size of images
+ * under 19 pixels (see `motifSize`).
  *
  * Classes are invariant under a horizontal flip (all motifs are left-right symmetric and the
  * relation is vertical) and under small shifts, so the default crop + flip augmentation keeps
@@ -32,7 +38,15 @@ export interface ProceduralOptions {
   readonly testSize?: number;
   /** Unsigned 32-bit integer; default 1. */
   readonly seed?: number;
+  /**
+   * Which generator draws the images, 1 to `PROCEDURAL_GENERATOR_VERSION`; default the latest
+   * (2). Version 1 is kept so that runs made with it keep their data.
+   */
+  readonly generatorVersion?: number;
 }
+
+/** The latest generator version: what a new run gets and records. */
+export const PROCEDURAL_GENERATOR_VERSION: number = PROCEDURAL_DEFAULTS.generatorVersion;
 
 export const PROCEDURAL_MIN_LABELS = 3;
 export const PROCEDURAL_MAX_LABELS = 100;
@@ -113,7 +127,17 @@ export function resolveProceduralOptions(
   checkInt('trainSize', resolved.trainSize, 0, 10_000_000);
   checkInt('testSize', resolved.testSize, 0, 10_000_000);
   checkInt('seed', resolved.seed, 0, 0xffffffff);
+  checkInt('generatorVersion', resolved.generatorVersion, 1, PROCEDURAL_GENERATOR_VERSION);
   return resolved;
+}
+
+/**
+ * The options a stored run or job was made with, as the generator must read them: options
+ * stored before generator versions existed (no `generatorVersion`) were made by version 1.
+ * Options that name a version keep it.
+ */
+export function storedProceduralOptions(stored: Readonly<ProceduralOptions>): ProceduralOptions {
+  return { ...stored, generatorVersion: stored.generatorVersion ?? 1 };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
@@ -129,7 +153,12 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  */
 export function generateProcedural(options: ProceduralOptions = {}): LoadedDataset {
   const o = resolveProceduralOptions(options);
-  const renderer = new Renderer(o.imageSize, o.channels, classPairs(o.labels));
+  const renderer = new Renderer(
+    o.imageSize,
+    o.channels,
+    classPairs(o.labels),
+    motifSize(o.imageSize, o.generatorVersion),
+  );
   return {
     name: 'procedural',
     inputShape: [o.imageSize, o.imageSize, o.channels],
@@ -183,10 +212,25 @@ const TEXTURE = 24;
 const GRADIENT = 60;
 /** Supersampling per axis when rasterising motifs (anti-aliasing). */
 const SUPERSAMPLE = 4;
+/** Smallest motif side of generator version 2, in pixels, where the image leaves room for it. */
+const MIN_MOTIF = 6;
+
+/**
+ * Motif side in pixels before jitter: 30 % of the image side (5 px at 16, 10 px at 32), at least
+ * 3 px in version 1. Version 2 raises it to 6 px, or half the side when that is less (two
+ * motifs must fit one above the other): at 16 x 16, version 1's 5-px cross, ring and triangle
+ * were too coarse for SGD at the default learning rate to start telling them apart; the
+ * classifier's first, noisy steps switched off the last conv layer's ReLUs instead, and training
+ * stayed at chance (README, "Training (phase 1)"). From 19 px up both versions give 6 px or
+ * more and identical images.
+ */
+function motifSize(imageSize: number, version: number): number {
+  const fraction = Math.round(imageSize * 0.3);
+  if (version === 1) return Math.max(3, fraction);
+  return Math.max(fraction, Math.min(MIN_MOTIF, Math.floor(imageSize / 2)));
+}
 
 class Renderer {
-  /** Motif size in pixels before jitter: 30 % of the image side (5 px at 16, 10 px at 32). */
-  private readonly baseSize: number;
   private readonly masks = new Map<string, Float32Array>();
   private readonly pixel: Float32Array;
 
@@ -194,8 +238,9 @@ class Renderer {
     private readonly size: number,
     private readonly channels: number,
     private readonly pairs: readonly (readonly [number, number])[],
+    /** Motif side in pixels before jitter (`motifSize`). */
+    private readonly baseSize: number,
   ) {
-    this.baseSize = Math.max(3, Math.round(size * 0.3));
     this.pixel = new Float32Array(size * size * channels);
   }
 

@@ -5,7 +5,7 @@ import type { CifarLabelKind } from '../data/cifar.js';
 import type { LoadOptions } from '../data/load.js';
 import { DatasetUnavailableError, loadDataset } from '../data/load.js';
 import { DatasetFileError } from '../data/idx.js';
-import type { ProceduralOptions } from '../data/procedural.js';
+import { storedProceduralOptions } from '../data/procedural.js';
 import type { LoadedDataset } from '../data/types.js';
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../contract/backends.js';
 import type { BackendInfo } from './backend.js';
@@ -62,7 +62,8 @@ export function loadOptionsFor(message: JobMessage, dataPath: string | undefined
     roots: dataRoots(dataPath),
     ...(trainCap ? { maxTrain: trainCap } : {}),
     ...(testCap ? { maxTest: testCap } : {}),
-    ...(name === 'procedural' ? { procedural: options as ProceduralOptions } : {}),
+    // A job of a run stored before generator versions existed regenerates version 1's data.
+    ...(name === 'procedural' ? { procedural: storedProceduralOptions(options) } : {}),
     ...(typeof options.cifar100Labels === 'string'
       ? { cifar100Labels: options.cifar100Labels as CifarLabelKind }
       : {}),

@@ -131,6 +131,26 @@ describe.each(databaseKinds())('training on %s', (kind) => {
     expect(del.errors?.[0]?.extensions?.code).toBe('CONFLICT');
   });
 
+  it('records the procedural generator version, and reads a run stored without one as version 1', async () => {
+    const started = await startRun(1);
+    await collect<Event>(t.ws(), PROGRESS, { runId: started.id });
+    const options = async () =>
+      (
+        await t.gql<{ run: { datasetOptions: Record<string, unknown> } }>(
+          `query($id: ID!) { run(id: $id) { datasetOptions } }`,
+          { id: started.id },
+        )
+      ).data!.run.datasetOptions;
+    const given = { imageSize: 16, labels: 4, trainSize: 384, testSize: 128 };
+    expect(await options()).toEqual({ ...given, generatorVersion: 2 });
+    // What a run stored before generator versions existed looks like in the database.
+    const runKey = Number(Buffer.from(started.id, 'base64url').toString().split(':')[1]);
+    await t.server.store.rows(
+      sql`update training_runs set dataset_options = dataset_options - 'generatorVersion' where id = ${runKey}`,
+    );
+    expect(await options()).toEqual({ ...given, generatorVersion: 1 });
+  });
+
   it('loses nothing when a subscriber drops and resubscribes with afterSequence', async () => {
     const started = await startRun(3);
     const first = await collect<Event>(t.ws(), PROGRESS, { runId: started.id }, { stopAfter: 3 });
@@ -307,6 +327,16 @@ describe.each(databaseKinds())('training on %s', (kind) => {
         }),
         'BAD_USER_INPUT',
         'input.datasetOptions.imageSize',
+      ],
+      [
+        'a procedural generator version that does not exist',
+        () => ({
+          architectureId: archId,
+          dataset: 'procedural',
+          datasetOptions: { imageSize: 16, labels: 4, generatorVersion: 3 },
+        }),
+        'BAD_USER_INPUT',
+        'input.datasetOptions.generatorVersion',
       ],
       [
         'keepCheckpoints of 0',

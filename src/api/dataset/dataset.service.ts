@@ -62,22 +62,24 @@ export class DatasetService {
       trainSize: dataset.trainSize,
       testSize: dataset.testSize,
     };
-    if (!given) return plain;
-    if (dataset.name !== 'procedural')
+    if (dataset.name !== 'procedural') {
+      if (!given) return plain;
       throw badInput(
         `${prefix}.datasetOptions`,
         { ...given },
         `only the procedural dataset takes options, not ${dataset.name}`,
       );
+    }
     const options = Object.fromEntries(
-      Object.entries(given).filter(([, v]) => v !== undefined && v !== null),
+      Object.entries(given ?? {}).filter(([, v]) => v !== undefined && v !== null),
     ) as DatasetOptions;
     try {
       const r = resolveProceduralOptions(options);
       return {
         dataset,
-        // The options as given: the generator's defaults stay its own.
-        options,
+        // The options as given, with the generator version even when left out: a later version
+        // must not change the data this run regenerates when it resumes or is probed.
+        options: { ...options, generatorVersion: r.generatorVersion },
         inputShape: [r.imageSize, r.imageSize, r.channels] as const,
         labels: r.labels,
         trainSize: r.trainSize,

@@ -68,6 +68,12 @@ export class DatasetOptionsInput {
   @Field(() => Int, { nullable: true, description: 'Default 10000.' }) trainSize?: number;
   @Field(() => Int, { nullable: true, description: 'Default 2000.' }) testSize?: number;
   @Field(() => Float, { nullable: true, description: 'Default 1.' }) seed?: number;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Which generator draws the images, 1-2 (default: the latest, 2). The run stores it; version 1 reproduces the data of runs made before versions existed.',
+  })
+  generatorVersion?: number;
 }
 
 @InputType()

@@ -4,6 +4,7 @@ import type { TrainHyperparameters } from '../../contract/hyperparameters.js';
 import type { EpochMetrics } from '../../contract/protocol.js';
 import { DEFAULT_STEP_FACTOR } from '../../contract/schedule.js';
 import type { TrainingRunRow } from '../../store/schema/index.js';
+import { storedProceduralOptions } from '../../data/procedural.js';
 import { Connection } from '../relay/connection.js';
 import { ImportInfo, RunOrigin } from './import.type.js';
 import { toGlobalId } from '../relay/global-id.js';
@@ -146,7 +147,8 @@ export class TrainingRun extends Node {
   @Field(() => RunStatus) status!: RunStatus;
   @Field({ description: 'Dataset name (see `datasets`).' }) dataset!: string;
   @Field(() => GraphQLJSONObject, {
-    description: "Dataset options, e.g. the procedural dataset's sizes.",
+    description:
+      "Dataset options as given, e.g. the procedural dataset's sizes, with its `generatorVersion` (1 for a run stored before versions existed).",
   })
   datasetOptions!: Record<string, unknown>;
   @Field(() => RunOrigin) origin!: RunOrigin;
@@ -199,7 +201,10 @@ export class TrainingRun extends Node {
       architectureKey: row.architectureId,
       status: row.status as RunStatus,
       dataset: row.dataset,
-      datasetOptions: row.datasetOptions,
+      datasetOptions:
+        row.dataset === 'procedural'
+          ? { ...storedProceduralOptions(row.datasetOptions) }
+          : row.datasetOptions,
       origin: row.origin as RunOrigin,
       imported: row.imported ? ImportInfo.from(row.imported) : null,
       hyperparameters: row.hyperparameters

@@ -1,9 +1,23 @@
+import { createHash } from 'node:crypto';
 import { PROCEDURAL_DEFAULTS } from '../../../src/data/catalog.js';
 import {
   generateProcedural,
+  PROCEDURAL_GENERATOR_VERSION,
   proceduralLabelNames,
   resolveProceduralOptions,
+  storedProceduralOptions,
+  type ProceduralOptions,
 } from '../../../src/data/procedural.js';
+
+/** First 16 hex digits of the SHA-256 of both splits' images. */
+function fingerprint(options: ProceduralOptions): string {
+  const d = generateProcedural(options);
+  return createHash('sha256')
+    .update(d.train.images)
+    .update(d.test.images)
+    .digest('hex')
+    .slice(0, 16);
+}
 
 describe('procedural dataset', () => {
   it('has the catalog defaults: 32 x 32 x 3, 10 classes, 10000 + 2000 examples, in seconds', () => {
@@ -78,7 +92,58 @@ describe('procedural dataset', () => {
     expect(d.train.images.length).toBe(4 * 400);
   });
 
+  it('keeps version 1 byte for byte: runs made before versions existed regenerate their data', () => {
+    // Fingerprints taken from the generator before version 2 was added.
+    const v1 = { generatorVersion: 1 };
+    expect(
+      fingerprint({ ...v1, imageSize: 16, labels: 6, trainSize: 60, testSize: 30, seed: 42 }),
+    ).toBe('0fde5d54444e1425');
+    expect(fingerprint({ ...v1, imageSize: 8, labels: 3, trainSize: 20, testSize: 10 })).toBe(
+      '8e096a929193b386',
+    );
+    expect(fingerprint({ ...v1, imageSize: 32, channels: 1, trainSize: 20, testSize: 10 })).toBe(
+      '5dce9f9e8fceb0d0',
+    );
+  });
+
+  it('draws version 2 by default: new images below 19 px, the same as version 1 from 19 px up', () => {
+    expect(PROCEDURAL_GENERATOR_VERSION).toBe(2);
+    const sized = (imageSize: number) => ({ imageSize, labels: 4, trainSize: 40, testSize: 8 });
+    for (const size of [8, 12, 16, 18]) {
+      expect(fingerprint(sized(size))).toBe(fingerprint({ ...sized(size), generatorVersion: 2 }));
+      expect(fingerprint(sized(size))).not.toBe(
+        fingerprint({ ...sized(size), generatorVersion: 1 }),
+      );
+    }
+    for (const size of [19, 32, 48]) {
+      expect(fingerprint(sized(size))).toBe(fingerprint({ ...sized(size), generatorVersion: 1 }));
+    }
+  });
+
+  it('places two motifs at every image size of both versions (placement retries until they fit)', () => {
+    for (const generatorVersion of [1, 2]) {
+      for (let imageSize = 8; imageSize <= 40; imageSize++) {
+        const d = generateProcedural({ imageSize, generatorVersion, trainSize: 20, testSize: 0 });
+        expect(d.train.count).toBe(20);
+      }
+    }
+  });
+
+  it('reads stored options without a generator version as version 1, and keeps a named one', () => {
+    expect(storedProceduralOptions({ imageSize: 16 })).toEqual({
+      imageSize: 16,
+      generatorVersion: 1,
+    });
+    expect(storedProceduralOptions({ imageSize: 16, generatorVersion: 2 })).toEqual({
+      imageSize: 16,
+      generatorVersion: 2,
+    });
+  });
+
   it.each([
+    [{ generatorVersion: 0 }, 'generatorVersion must be an integer in [1, 2], got 0'],
+    [{ generatorVersion: 3 }, 'generatorVersion must be an integer in [1, 2], got 3'],
+    [{ generatorVersion: 1.5 }, 'generatorVersion must be an integer in [1, 2], got 1.5'],
     [{ labels: 2 }, 'labels must be an integer in [3, 100], got 2'],
     [{ labels: 101 }, 'labels must be an integer in [3, 100], got 101'],
     [{ labels: 4.5 }, 'labels must be an integer in [3, 100], got 4.5'],

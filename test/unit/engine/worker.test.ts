@@ -15,6 +15,7 @@ import { MessageType, validateOutbound } from '../../../src/contract/protocol.js
 import { loadDataset } from '../../../src/data/load.js';
 import { planProbe, type ProbeOptions } from '../../../src/contract/probe-options.js';
 import { resolveHyperparameters } from '../../../src/contract/hyperparameters.js';
+import { generateProcedural } from '../../../src/data/procedural.js';
 import type { EngineDependencies } from '../../../src/engine/worker.js';
 import { loadOptionsFor, serveEngine } from '../../../src/engine/worker.js';
 
@@ -130,7 +131,8 @@ describe('serveEngine', () => {
     expect(loadOptionsFor(start, '/a:/b')).toEqual({
       roots: ['/a', '/b', '/usr/share/datasets'],
       maxTrain: 5,
-      procedural: JOB.dataset.options,
+      // JOB names no generator version, like a run stored before versions existed.
+      procedural: { ...JOB.dataset.options, generatorVersion: 1 },
     });
     const testCapped = {
       ...start,
@@ -165,7 +167,7 @@ describe('serveEngine', () => {
       roots: ['/a', '/usr/share/datasets'],
       maxTrain: 7,
       maxTest: 4,
-      procedural: JOB.dataset.options,
+      procedural: { ...JOB.dataset.options, generatorVersion: 1 },
     });
     expect(
       loadOptionsFor(
@@ -174,8 +176,26 @@ describe('serveEngine', () => {
       ),
     ).toEqual({
       roots: ['/a', '/usr/share/datasets'],
-      procedural: JOB.dataset.options,
+      procedural: { ...JOB.dataset.options, generatorVersion: 1 },
     });
+  });
+
+  it('regenerates the procedural images a run was made with: version 1 when it names none', () => {
+    const start = (options: Record<string, unknown>) =>
+      ({
+        type: MessageType.Start,
+        job: { ...JOB, dataset: { name: 'procedural', options } },
+        resumeFrom: null,
+      }) as const;
+    const sized = { imageSize: 16, labels: 4, trainSize: 20, testSize: 10 };
+    const images = (options: Record<string, unknown>) =>
+      loadDataset('procedural', loadOptionsFor(start(options), undefined)).train.images;
+    const v1 = generateProcedural({ ...sized, generatorVersion: 1 }).train.images;
+    const v2 = generateProcedural({ ...sized, generatorVersion: 2 }).train.images;
+    expect(Buffer.compare(v1, v2)).not.toBe(0);
+    expect(images(sized)).toEqual(v1);
+    expect(images({ ...sized, generatorVersion: 1 })).toEqual(v1);
+    expect(images({ ...sized, generatorVersion: 2 })).toEqual(v2);
   });
 
   it('cancels between batches on a cancel message', async () => {
