@@ -63,9 +63,9 @@ export type Item =
   | { kind: 'dropout'; node: SourceNode; rate: number };
 
 /**
- * The spec and its weights from the chain of items. The last layer must be a dense layer without activation: the
- * spec's implicit classifier. A flatten right before it is left to the classifier (which
- * flattens a map itself), so a spec written and read back compares equal.
+ * The spec and its weights from the chain of items. The last item must be a dense layer without
+ * activation: the spec's implicit classifier. A flatten right before it is left to the
+ * classifier (which flattens a map itself), so a spec written and read back compares equal.
  */
 export function assemble(
   items: readonly Item[],
