@@ -14,5 +14,5 @@ export { readTfjsLayers, SUPPORTED_TFJS_LAYERS } from './tfjs-read.js';
 export type { WeightFiles } from './tfjs-weights.js';
 export { writeTfjsLayers, TFJS_WEIGHTS_PATH } from './tfjs-write.js';
 export type { KerasLayer, TfjsModelJson } from './tfjs-write.js';
-export { applyInputSettings } from './input-settings.js';
+export { applyInputSettings, applyLabelMapping } from './input-settings.js';
 export type { InputSettings } from './input-settings.js';

@@ -89,3 +89,43 @@ function reverseInputChannels(kernel: NamedArray, channels: number): Float32Arra
     }
   return out;
 }
+
+/**
+ * Reorders (and, for a network with more outputs than the dataset has labels, selects) the
+ * classifier's outputs: dataset label i is scored by network output `mapping[i]`. Returns the
+ * spec with `labels = mapping.length` and the weights with `classifier/kernel` columns and
+ * `classifier/bias` entries picked; other weights as they are. Throws a RangeError on an output
+ * the network does not have, an output named twice, or fewer than 2 labels.
+ */
+export function applyLabelMapping(
+  network: Pick<ImportedNetwork, 'spec' | 'weights'>,
+  mapping: readonly number[],
+): { spec: ImportedNetwork['spec']; weights: readonly NamedArray[] } {
+  const outputs = network.spec.labels;
+  if (mapping.length < 2)
+    throw new RangeError(`a label mapping needs at least 2 labels, got ${mapping.length}`);
+  mapping.forEach((o, i) => {
+    if (!Number.isInteger(o) || o < 0 || o >= outputs) {
+      throw new RangeError(
+        `labelMapping[${i}] = ${o}: the network has outputs 0 to ${outputs - 1}`,
+      );
+    }
+    if (mapping.indexOf(o) !== i) throw new RangeError(`labelMapping[${i}] = ${o} is mapped twice`);
+  });
+  const weights = network.weights.map((w) => {
+    if (w.name === 'classifier/bias') {
+      return {
+        ...w,
+        shape: [mapping.length],
+        values: Float32Array.from(mapping, (o) => w.values[o]!),
+      };
+    }
+    if (w.name !== 'classifier/kernel') return w;
+    const rows = w.shape[0] ?? 0;
+    const values = new Float32Array(rows * mapping.length);
+    for (let r = 0; r < rows; r++)
+      mapping.forEach((o, j) => (values[r * mapping.length + j] = w.values[r * outputs + o]!));
+    return { ...w, shape: [rows, mapping.length], values };
+  });
+  return { spec: { ...network.spec, labels: mapping.length }, weights };
+}

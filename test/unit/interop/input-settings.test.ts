@@ -3,6 +3,7 @@ import type { ArchitectureSpec } from '../../../src/architecture/index.js';
 import { normalizeInto } from '../../../src/data/normalize.js';
 import {
   applyInputSettings,
+  applyLabelMapping,
   type ImportedNetwork,
   type InputSettings,
 } from '../../../src/interop/index.js';
@@ -130,5 +131,46 @@ describe('applyInputSettings', () => {
     expect(() => applyInputSettings(network, { ...s, mean: [0, 0, 0], std: [1, 0, 1] })).toThrow(
       /above 0, got std\[1\] = 0/,
     );
+  });
+});
+
+describe('applyLabelMapping', () => {
+  it("picks and reorders the classifier's outputs: label i gets output mapping[i]", async () => {
+    const weights = await randomWeights(CONV_FIRST, 4);
+    const network: ImportedNetwork = {
+      format: 'onnx',
+      spec: CONV_FIRST,
+      weights,
+      metadata: {},
+      notes: [],
+    };
+    const mapping = [3, 0, 2];
+    const mapped = applyLabelMapping(network, mapping);
+    expect(mapped.spec).toEqual({ ...CONV_FIRST, labels: 3 });
+    const bytes = Uint8Array.from({ length: 2 * 5 * 6 * 3 }, (_, i) => (i * 37) % 256);
+    const x = Float32Array.from(bytes, (b) => b / 255 - 0.5);
+    const all = filterscopeLogits(CONV_FIRST, weights, x);
+    const picked = filterscopeLogits(mapped.spec, mapped.weights, x);
+    expect(
+      relativeDifference(
+        picked,
+        all.map((row) => mapping.map((o) => row[o]!)),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(mapped.weights.filter((w, i) => w !== weights[i]).map((w) => w.name)).toEqual([
+      'classifier/kernel',
+      'classifier/bias',
+    ]);
+  });
+
+  it('refuses an output the network lacks, one named twice, or a single label', () => {
+    const network = { spec: CONV_FIRST, weights: [] } as unknown as ImportedNetwork;
+    expect(() => applyLabelMapping(network, [0, 4])).toThrow(
+      /labelMapping\[1\] = 4: the network has outputs 0 to 3/,
+    );
+    expect(() => applyLabelMapping(network, [1, 1])).toThrow(
+      /labelMapping\[1\] = 1 is mapped twice/,
+    );
+    expect(() => applyLabelMapping(network, [1])).toThrow(/at least 2 labels/);
   });
 });
