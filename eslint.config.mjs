@@ -91,6 +91,7 @@ export default tseslint.config(
       'src/data/**/*.ts',
       'src/analysis/**/*.ts',
       'src/architecture/**/*.ts',
+      'src/interop/**/*.ts',
     ],
     rules: {
       'no-restricted-imports': [
@@ -163,6 +164,42 @@ export default tseslint.config(
               ],
               message:
                 'The engine is pure compute: it talks to its runner through the contract protocol only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Model files in and out: plain TypeScript that the API runs (in a worker thread), so no
+  // TensorFlow.js, no engine, and nothing of the database or the jobs.
+  {
+    files: ['src/interop/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: GRAPHQL_PACKAGES.map((name) => ({
+            name,
+            message: 'Nothing below the API imports GraphQL.',
+          })),
+          patterns: [
+            {
+              group: GRAPHQL_PACKAGES.map((name) => `${name}/*`),
+              message: 'Nothing below the API imports GraphQL.',
+            },
+            {
+              group: [
+                '@tensorflow/*',
+                '**/engine/**',
+                '**/store/**',
+                '**/jobs/**',
+                '**/events/**',
+                '**/api/**',
+                '**/server/**',
+                '**/cli/**',
+              ],
+              message:
+                'src/interop is plain TypeScript run by the API: it imports architecture/, contract/ and data/ only, never TensorFlow.js, the engine, the store or the jobs.',
             },
           ],
         },

@@ -1,7 +1,8 @@
-import type { ArchitectureSpec, Block } from './spec.js';
-import { CONV_DEFAULTS, POOL_DEFAULT_SIZE } from './spec.js';
+import type { ArchitectureSpec, Block, ExplicitPadding, Padding } from './spec.js';
+import { CONV_DEFAULTS, POOL_DEFAULT_SIZE, convHasBias } from './spec.js';
 
-export type LayerKind = 'conv' | 'maxPool' | 'avgPool' | 'dropout' | 'flatten' | 'dense';
+export type LayerKind =
+  'conv' | 'maxPool' | 'avgPool' | 'globalAvgPool' | 'dropout' | 'flatten' | 'dense';
 
 /** One layer of a resolved architecture, with its shapes and counts. */
 export interface LayerInfo {
@@ -14,13 +15,13 @@ export interface LayerInfo {
   readonly kind: LayerKind;
   /** Conv filters or dense units; null for other kinds. */
   readonly filters: number | null;
-  /** Conv kernel side or pool size; null for other kinds. */
+  /** Conv kernel side or pool size; null for other kinds (global pooling included). */
   readonly kernelSize: number | null;
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   /**
-   * Every stored value: kernel, bias and, for a conv with batch norm, its 4 values per channel
-   * (gamma, beta, moving mean, moving variance).
+   * Every stored value: kernel, bias (when the layer has one) and, for a conv with batch norm,
+   * its 4 values per channel (gamma, beta, moving mean, moving variance).
    */
   readonly parameterCount: number;
   /** Forward FLOPs per image, 2 per multiply-add of convolutions and dense layers only. */
@@ -43,6 +44,53 @@ export function windowOutputSize(
   padding: 'same' | 'valid',
 ): number {
   return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - window) / stride) + 1;
+}
+
+/**
+ * Zeros [before, after] that TensorFlow's 'same' adds on one axis of `size` pixels: the total
+ * that keeps `ceil(size / stride)` outputs, the odd pixel after.
+ */
+export function samePadding(size: number, window: number, stride: number): [number, number] {
+  const total = Math.max((Math.ceil(size / stride) - 1) * stride + window - size, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+/** A conv block's padding as zeros per side, for an `height` x `width` input. */
+export function resolvePadding(
+  padding: Padding | ExplicitPadding,
+  height: number,
+  width: number,
+  window: number,
+  stride: number,
+): ExplicitPadding {
+  if (padding === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+  if (padding === 'same') {
+    const [top, bottom] = samePadding(height, window, stride);
+    const [left, right] = samePadding(width, window, stride);
+    return { top, bottom, left, right };
+  }
+  return padding;
+}
+
+/** Output [height, width] of a convolution: 'same', 'valid' or explicit zeros per side. */
+export function convOutputSize(
+  height: number,
+  width: number,
+  window: number,
+  stride: number,
+  padding: Padding | ExplicitPadding,
+): [number, number] {
+  if (typeof padding === 'string') {
+    return [
+      windowOutputSize(height, window, stride, padding),
+      windowOutputSize(width, window, stride, padding),
+    ];
+  }
+  return [
+    Math.floor((height + padding.top + padding.bottom - window) / stride) + 1,
+    Math.floor((width + padding.left + padding.right - window) / stride) + 1,
+  ];
 }
 
 /**
@@ -86,14 +134,14 @@ export function summarize(spec: ArchitectureSpec): ArchitectureSummary {
         const s = block.stride ?? CONV_DEFAULTS.stride;
         const p = block.padding ?? CONV_DEFAULTS.padding;
         const bn = block.batchNorm ?? CONV_DEFAULTS.batchNorm;
-        const oh = windowOutputSize(h, k, s, p);
-        const ow = windowOutputSize(w, k, s, p);
+        const [oh, ow] = convOutputSize(h, w, k, s, p);
         const kernel = k * k * c * block.filters;
+        const perFilter = (convHasBias(block) ? 1 : 0) + (bn ? 4 : 0);
         push(i, 'conv', 'conv', {
           filters: block.filters,
           kernelSize: k,
           outputShape: [oh, ow, block.filters],
-          parameterCount: kernel + (bn ? 4 * block.filters : block.filters),
+          parameterCount: kernel + perFilter * block.filters,
           flops: 2 * kernel * oh * ow,
         });
         return;
@@ -116,6 +164,15 @@ export function summarize(spec: ArchitectureSpec): ArchitectureSummary {
         });
         return;
       }
+      case 'globalAvgPool':
+        push(i, 'globalAvgPool', 'globalAvgPool', {
+          filters: null,
+          kernelSize: null,
+          outputShape: [shape[2] ?? 0],
+          parameterCount: 0,
+          flops: 0,
+        });
+        return;
       case 'dropout':
         push(i, 'dropout', 'dropout', {
           filters: null,

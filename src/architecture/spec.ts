@@ -6,6 +6,18 @@
 export type Padding = 'same' | 'valid';
 export type Activation = 'relu' | 'linear';
 
+/**
+ * Zeros added around a convolution's input, pixels per side: what ONNX's `pads` and Keras'
+ * ZeroPadding2D say. PyTorch's `padding=1` at stride 2 is `{ top: 1, bottom: 1, left: 1, right: 1 }`,
+ * which is not 'same' (TensorFlow's 'same' puts the odd pixel at the bottom and right only).
+ */
+export interface ExplicitPadding {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
+}
+
 /** 2-D convolution; kernel is `[kernelSize, kernelSize, inChannels, filters]` (Keras layout). */
 export interface ConvBlock {
   readonly kind: 'conv';
@@ -14,10 +26,15 @@ export interface ConvBlock {
   readonly kernelSize?: number;
   /** Default 1. */
   readonly stride?: number;
-  /** Default 'same'. */
-  readonly padding?: Padding;
-  /** Batch norm after the convolution (the convolution then has no bias). Default true. */
+  /** 'same', 'valid' or explicit zeros per side. Default 'same'. */
+  readonly padding?: Padding | ExplicitPadding;
+  /** Batch norm after the convolution. Default true. */
   readonly batchNorm?: boolean;
+  /**
+   * A bias added by the convolution. Default: only without batch norm (batch norm's beta makes
+   * it redundant); torchvision's `vgg*_bn` networks have both.
+   */
+  readonly bias?: boolean;
   /** Default 'relu'. */
   readonly activation?: Activation;
 }
@@ -29,6 +46,14 @@ export interface PoolBlock {
   readonly poolSize?: number;
   /** Default poolSize. */
   readonly stride?: number;
+}
+
+/**
+ * Average over every position of the map: `[h, w, c]` in, `[c]` out (flat, as Keras'
+ * GlobalAveragePooling2D). Only flat blocks (dropout, dense, the classifier) may follow.
+ */
+export interface GlobalAvgPoolBlock {
+  readonly kind: 'globalAvgPool';
 }
 
 export interface DropoutBlock {
@@ -49,12 +74,14 @@ export interface DenseBlock {
   readonly activation?: Activation;
 }
 
-export type Block = ConvBlock | PoolBlock | DropoutBlock | FlattenBlock | DenseBlock;
+export type Block =
+  ConvBlock | PoolBlock | GlobalAvgPoolBlock | DropoutBlock | FlattenBlock | DenseBlock;
 export type BlockKind = Block['kind'];
 export const BLOCK_KINDS: readonly BlockKind[] = [
   'conv',
   'maxPool',
   'avgPool',
+  'globalAvgPool',
   'dropout',
   'flatten',
   'dense',
@@ -83,3 +110,16 @@ export const CONV_DEFAULTS = {
   activation: 'relu',
 } as const;
 export const POOL_DEFAULT_SIZE = 2;
+
+/**
+ * Batch norm as the engine builds it (docs/METHOD.md, "Architectures"): PyTorch's BatchNorm2d
+ * defaults in Keras terms, running = 0.9 * running + 0.1 * batch, and epsilon 1e-5. Imports fold
+ * another epsilon into the running variance.
+ */
+export const BATCH_NORM_MOMENTUM = 0.9;
+export const BATCH_NORM_EPSILON = 1e-5;
+
+/** Whether a conv block's convolution adds a bias: `bias`, else only without batch norm. */
+export function convHasBias(block: ConvBlock): boolean {
+  return block.bias ?? !(block.batchNorm ?? CONV_DEFAULTS.batchNorm);
+}

@@ -1,6 +1,6 @@
 import type { ArchitectureSpec, Block } from './spec.js';
 import { BLOCK_KINDS, CONV_DEFAULTS, POOL_DEFAULT_SIZE } from './spec.js';
-import { summarize, windowOutputSize } from './layers.js';
+import { convOutputSize, summarize, windowOutputSize } from './layers.js';
 
 /** One reason a spec is refused: where (`path`, e.g. `blocks[3].filters`), what it got, why. */
 export interface SpecIssue {
@@ -32,15 +32,23 @@ const MAX_CHANNELS = 64;
 const MAX_LABELS = 10_000;
 const MAX_BLOCKS = 256;
 const MAX_WIDTH = 65_536;
+const MAX_PAD = 64;
+const PAD_SIDES = ['top', 'bottom', 'left', 'right'] as const;
 
 const FIELDS: Record<Block['kind'], readonly string[]> = {
-  conv: ['kind', 'filters', 'kernelSize', 'stride', 'padding', 'batchNorm', 'activation'],
+  conv: ['kind', 'filters', 'kernelSize', 'stride', 'padding', 'batchNorm', 'bias', 'activation'],
   maxPool: ['kind', 'poolSize', 'stride'],
   avgPool: ['kind', 'poolSize', 'stride'],
+  globalAvgPool: ['kind'],
   dropout: ['kind', 'rate'],
   flatten: ['kind'],
   dense: ['kind', 'units', 'activation'],
 };
+
+/** Whether `name` is acceptable as an architecture's name. */
+export function isValidArchitectureName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}
 
 const show = (value: unknown): string => {
   if (typeof value === 'string') {
@@ -57,8 +65,9 @@ const show = (value: unknown): string => {
  * Checks an untrusted spec (parsed JSON or GraphQL input) and returns it typed, with absent
  * optional fields left absent. Throws `ArchitectureValidationError` listing every issue found:
  * unknown block kinds or fields, non-positive or non-integer sizes, kernels larger than their
- * input, spatial sizes collapsing to zero, dense layers on spatial input, convolutions on flat
- * input, and a parameter count over `limits.maxParameters`.
+ * (padded) input, spatial sizes collapsing to zero, dense layers on spatial input, convolutions
+ * and poolings on flat input (after a flatten, a dense or a global pooling), and a parameter
+ * count over `limits.maxParameters`.
  */
 export function validateArchitecture(
   input: unknown,
@@ -162,11 +171,11 @@ export function validateArchitecture(
         intField(i, 'filters', clean.filters, 1, MAX_WIDTH);
         if (clean.kernelSize !== undefined) intField(i, 'kernelSize', clean.kernelSize, 1, 64);
         if (clean.stride !== undefined) intField(i, 'stride', clean.stride, 1, 64);
-        if (clean.padding !== undefined && clean.padding !== 'same' && clean.padding !== 'valid') {
-          fail(i, 'padding', clean.padding, "must be 'same' or 'valid'");
-        }
-        if (clean.batchNorm !== undefined && typeof clean.batchNorm !== 'boolean') {
-          fail(i, 'batchNorm', clean.batchNorm, 'must be a boolean');
+        if (clean.padding !== undefined) checkPadding(i, clean.padding);
+        for (const field of ['batchNorm', 'bias']) {
+          if (clean[field] !== undefined && typeof clean[field] !== 'boolean') {
+            fail(i, field, clean[field], 'must be a boolean');
+          }
         }
         checkActivation(i, clean.activation);
         break;
@@ -193,6 +202,21 @@ export function validateArchitecture(
     return clean as unknown as Block;
   }
 
+  function checkPadding(i: number, value: unknown): void {
+    if (value === 'same' || value === 'valid') return;
+    const why = `must be 'same', 'valid' or zeros per side { top, bottom, left, right }`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail(i, 'padding', value, why);
+      return;
+    }
+    const sides = value as Record<string, unknown>;
+    for (const key of Object.keys(sides)) {
+      if (!(PAD_SIDES as readonly string[]).includes(key))
+        fail(i, `padding.${key}`, sides[key], why);
+    }
+    for (const side of PAD_SIDES) intField(i, `padding.${side}`, sides[side], 0, MAX_PAD);
+  }
+
   function checkActivation(i: number, value: unknown): void {
     if (value !== undefined && value !== 'relu' && value !== 'linear') {
       fail(i, 'activation', value, "must be 'relu' or 'linear'");
@@ -203,11 +227,21 @@ export function validateArchitecture(
     let [h, w, c]: number[] = [...input];
     let flat = false;
     for (const [i, block] of list.entries()) {
-      if (block.kind === 'conv' || block.kind === 'maxPool' || block.kind === 'avgPool') {
-        if (flat) {
-          fail(i, 'kind', block.kind, 'needs a spatial input but follows a flatten or dense block');
-          return;
-        }
+      const spatial =
+        block.kind !== 'dense' && block.kind !== 'dropout' && block.kind !== 'flatten';
+      if (spatial && flat) {
+        fail(
+          i,
+          'kind',
+          block.kind,
+          'needs a spatial input but follows a flatten, dense or globalAvgPool block',
+        );
+        return;
+      }
+      if (block.kind === 'globalAvgPool') {
+        [h, w] = [1, 1];
+        flat = true;
+      } else if (block.kind === 'conv' || block.kind === 'maxPool' || block.kind === 'avgPool') {
         const isConv = block.kind === 'conv';
         const window = isConv
           ? (block.kernelSize ?? CONV_DEFAULTS.kernelSize)
@@ -216,16 +250,29 @@ export function validateArchitecture(
         const padding = isConv ? (block.padding ?? CONV_DEFAULTS.padding) : 'valid';
         const field = isConv ? 'kernelSize' : 'poolSize';
         // A 'same' convolution pads its input, so a 3x3 kernel on a 2x2 map (VGG-16's last
-        // stage at 32x32) is fine; a 'valid' one, or a pooling window, cannot exceed its input.
-        if (padding === 'valid' && (window > (h as number) || window > (w as number))) {
+        // stage at 32x32) is fine; a 'valid' one, or a pooling window, cannot exceed its input,
+        // nor can an explicitly padded one exceed its padded input.
+        const [ph, pw] =
+          typeof padding === 'object'
+            ? [
+                (h as number) + padding.top + padding.bottom,
+                (w as number) + padding.left + padding.right,
+              ]
+            : [h as number, w as number];
+        if (padding !== 'same' && (window > ph || window > pw)) {
+          const padded = typeof padding === 'object' ? ` (${ph}x${pw} padded)` : '';
           const why = isConv
-            ? `kernel is larger than its ${h}x${w} input`
+            ? `kernel is larger than its ${h}x${w} input${padded}`
             : `spatial size collapses to zero: pool window is larger than its ${h}x${w} input`;
           fail(i, field, window, why);
           return;
         }
-        const oh = windowOutputSize(h as number, window, stride, padding);
-        const ow = windowOutputSize(w as number, window, stride, padding);
+        const [oh, ow] = isConv
+          ? convOutputSize(h as number, w as number, window, stride, padding)
+          : [
+              windowOutputSize(h as number, window, stride, 'valid'),
+              windowOutputSize(w as number, window, stride, 'valid'),
+            ];
         if (oh < 1 || ow < 1) {
           fail(i, 'stride', stride, `spatial size collapses to zero from a ${h}x${w} input`);
           return;

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec, ConvBlock, DenseBlock, LayerInfo } from '../architecture/index.js';
-import { CONV_DEFAULTS, summarize } from '../architecture/index.js';
+import {
+  BATCH_NORM_EPSILON,
+  BATCH_NORM_MOMENTUM,
+  CONV_DEFAULTS,
+  convHasBias,
+  summarize,
+} from '../architecture/index.js';
 import { Random } from '../data/random.js';
 import type { NamedArray } from '../contract/tensors.js';
 import type { NamedVariable } from './optimizer.js';
@@ -9,15 +15,15 @@ import type { NamedVariable } from './optimizer.js';
  * TensorFlow.js models built from architecture specs. Layer names and shapes come from
  * `summarize(spec)`, the same resolution the API shows, so there is one reading of a spec.
  *
- * A summarized conv layer `convN` becomes up to three tfjs layers: the convolution `convN`
- * (Keras layout kernel `[k, k, inChannels, filters]`, no bias when batch norm follows),
- * `convN_bn` and `convN_relu`. Its output as METHOD.md means it (after batch norm and
- * activation) is the last of them: see `blockOutputLayerName`.
+ * A summarized conv layer `convN` becomes up to four tfjs layers: `convN_pad` (zeros, for
+ * explicit padding only), the convolution `convN` (Keras layout kernel
+ * `[k, k, inChannels, filters]`, by default no bias when batch norm follows), `convN_bn` and
+ * `convN_relu`. Its output as METHOD.md means it (after batch norm and activation) is the last of
+ * them: see `blockOutputLayerName`.
  */
 
 /** PyTorch's BatchNorm2d defaults in Keras terms: running = 0.9 * running + 0.1 * batch. */
-export const BATCH_NORM_MOMENTUM = 0.9;
-export const BATCH_NORM_EPSILON = 1e-5;
+export { BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM };
 
 /**
  * Dropout whose random mask comes from a seed set before every training step, so that a run
@@ -82,18 +88,33 @@ function tfLayersFor(
     case 'conv': {
       const conv = block as ConvBlock;
       const bn = conv.batchNorm ?? CONV_DEFAULTS.batchNorm;
-      const out: tf.layers.Layer[] = [
+      const padding = conv.padding ?? CONV_DEFAULTS.padding;
+      const out: tf.layers.Layer[] = [];
+      if (typeof padding === 'object') {
+        // tfjs convolutions take 'same' or 'valid' only: explicit zeros are a layer of their own.
+        const { top, bottom, left, right } = padding;
+        out.push(
+          tf.layers.zeroPadding2d({
+            name: `${name}_pad`,
+            padding: [
+              [top, bottom],
+              [left, right],
+            ],
+          }),
+        );
+      }
+      out.push(
         tf.layers.conv2d({
           name,
           filters: conv.filters,
           kernelSize: conv.kernelSize ?? CONV_DEFAULTS.kernelSize,
           strides: conv.stride ?? CONV_DEFAULTS.stride,
-          padding: conv.padding ?? CONV_DEFAULTS.padding,
-          useBias: !bn,
+          padding: typeof padding === 'object' ? 'valid' : padding,
+          useBias: convHasBias(conv),
           kernelInitializer: kernelInitializer(),
           biasInitializer: 'zeros',
         }),
-      ];
+      );
       if (bn) {
         out.push(
           tf.layers.batchNormalization({
@@ -121,6 +142,8 @@ function tfLayersFor(
         info.kind === 'maxPool' ? tf.layers.maxPooling2d(args) : tf.layers.averagePooling2d(args),
       ];
     }
+    case 'globalAvgPool':
+      return [tf.layers.globalAveragePooling2d({ name })];
     case 'dropout':
       return [new SeededDropout({ name, rate: (block as { rate: number }).rate })];
     case 'flatten':

@@ -130,6 +130,61 @@ describe('validateArchitecture', () => {
     ],
     ['unknown field', [{ kind: 'conv', filters: 2, units: 3 }], 'blocks[0].units', 3],
     ['bad padding', [{ kind: 'conv', filters: 2, padding: 'full' }], 'blocks[0].padding', 'full'],
+    [
+      'a negative explicit pad',
+      [{ kind: 'conv', filters: 2, padding: { top: 1, bottom: -1, left: 1, right: 1 } }],
+      'blocks[0].padding.bottom',
+      -1,
+    ],
+    [
+      'a missing explicit pad',
+      [{ kind: 'conv', filters: 2, padding: { top: 1, bottom: 1, left: 1 } }],
+      'blocks[0].padding.right',
+      undefined,
+    ],
+    [
+      'an unknown side',
+      [{ kind: 'conv', filters: 2, padding: { top: 1, bottom: 1, left: 1, right: 1, front: 1 } }],
+      'blocks[0].padding.front',
+      1,
+    ],
+    [
+      'a kernel larger than its padded input',
+      [
+        {
+          kind: 'conv',
+          filters: 2,
+          kernelSize: 19,
+          padding: { top: 1, bottom: 1, left: 1, right: 1 },
+        },
+      ],
+      'blocks[0].kernelSize',
+      19,
+    ],
+    [
+      'a bias that is not a boolean',
+      [{ kind: 'conv', filters: 2, bias: 'yes' }],
+      'blocks[0].bias',
+      'yes',
+    ],
+    [
+      'a conv after a global pooling',
+      [{ kind: 'globalAvgPool' }, { kind: 'conv', filters: 2 }],
+      'blocks[1].kind',
+      'conv',
+    ],
+    [
+      'a flatten after a global pooling',
+      [{ kind: 'globalAvgPool' }, { kind: 'flatten' }],
+      'blocks[1].kind',
+      'flatten',
+    ],
+    [
+      'a field of a global pooling',
+      [{ kind: 'globalAvgPool', poolSize: 2 }],
+      'blocks[0].poolSize',
+      2,
+    ],
   ])('refuses %s, naming the block, field and value', (_name, blocks, path, value) => {
     const issue = issueOf({ ...base, blocks });
     expect(issue?.path).toBe(path);
@@ -169,6 +224,69 @@ describe('validateArchitecture', () => {
         inputShape: [2, 2, 8],
         blocks: [{ kind: 'conv', filters: 4 }],
       }),
+    ).not.toThrow();
+  });
+});
+
+describe('imported layers: explicit padding, conv bias with batch norm, global average pooling', () => {
+  const spec = (blocks: ArchitectureSpec['blocks']): ArchitectureSpec => ({
+    name: 'imported',
+    inputShape: [12, 16, 3],
+    labels: 5,
+    blocks,
+  });
+
+  it('counts a conv bias next to batch norm: kernel + F + 4F', () => {
+    const [withBias] = summarize(spec([{ kind: 'conv', filters: 8, bias: true }])).layers;
+    expect(withBias?.parameterCount).toBe(3 * 3 * 3 * 8 + 8 + 4 * 8);
+    const [neither] = summarize(
+      spec([{ kind: 'conv', filters: 8, batchNorm: false, bias: false }]),
+    ).layers;
+    expect(neither?.parameterCount).toBe(3 * 3 * 3 * 8);
+  });
+
+  it("sizes explicitly padded convs as PyTorch does, unlike 'same' at stride 2", () => {
+    const pads = { top: 1, bottom: 1, left: 1, right: 1 };
+    const s = summarize(
+      spec([
+        { kind: 'conv', filters: 4, stride: 2, padding: pads },
+        {
+          kind: 'conv',
+          filters: 4,
+          kernelSize: 2,
+          padding: { top: 0, bottom: 1, left: 1, right: 0 },
+        },
+      ]),
+    );
+    // floor((12 + 2 - 3) / 2) + 1 = 6, floor((16 + 2 - 3) / 2) + 1 = 8
+    expect(s.layers.map((l) => l.outputShape).slice(0, 2)).toEqual([
+      [6, 8, 4],
+      [6, 8, 4],
+    ]);
+    expect(s.layers[1]?.flops).toBe(2 * (2 * 2 * 4 * 4) * 6 * 8);
+    expect(() =>
+      validateArchitecture(spec([{ kind: 'conv', filters: 4, padding: pads }])),
+    ).not.toThrow();
+  });
+
+  it('a global average pooling gives a flat [C] to the classifier, no flatten, no parameters', () => {
+    const s = summarize(spec([{ kind: 'conv', filters: 6 }, { kind: 'globalAvgPool' }]));
+    expect(
+      s.layers.map((l) => [l.name, l.kind, l.outputShape, l.parameterCount, l.kernelSize]),
+    ).toEqual([
+      ['conv1', 'conv', [12, 16, 6], 3 * 3 * 3 * 6 + 4 * 6, 3],
+      ['globalAvgPool1', 'globalAvgPool', [6], 0, null],
+      ['classifier', 'dense', [5], 6 * 5 + 5, null],
+    ]);
+    expect(() =>
+      validateArchitecture(
+        spec([
+          { kind: 'conv', filters: 6 },
+          { kind: 'globalAvgPool' },
+          { kind: 'dropout', rate: 0.5 },
+          { kind: 'dense', units: 7, activation: 'linear' },
+        ]),
+      ),
     ).not.toThrow();
   });
 });

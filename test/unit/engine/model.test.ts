@@ -28,6 +28,26 @@ const MIXED: ArchitectureSpec = {
   ],
 };
 
+/** What imports add: explicit padding, a conv with bias and batch norm, global pooling. */
+const IMPORTED: ArchitectureSpec = {
+  name: 'imported test net',
+  inputShape: [12, 16, 3],
+  labels: 4,
+  blocks: [
+    {
+      kind: 'conv',
+      filters: 4,
+      stride: 2,
+      padding: { top: 1, bottom: 1, left: 1, right: 1 },
+      bias: true,
+    },
+    { kind: 'conv', filters: 3, batchNorm: false, bias: false },
+    { kind: 'conv', filters: 5, kernelSize: 2, padding: { top: 0, bottom: 1, left: 1, right: 0 } },
+    { kind: 'globalAvgPool' },
+    { kind: 'dense', units: 6, activation: 'linear' },
+  ],
+};
+
 /** The summarized layer a variable belongs to: `conv1_bn/gamma` -> `conv1`. */
 const summarizedName = (variable: string): string =>
   (variable.split('/')[0] ?? '').replace(/_(bn|relu)$/, '');
@@ -41,6 +61,7 @@ describe('buildModel', () => {
   it.each([
     ['mixed', MIXED],
     ['VGG-6 28x28x1', vgg6('v', [28, 28, 1], 10)],
+    ['imported layers', IMPORTED],
   ])('matches summarize() layer by layer: output shapes and parameter counts (%s)', (_, spec) => {
     const before = tf.memory().numTensors;
     const model = buildModel(spec, 7);
@@ -72,6 +93,15 @@ describe('buildModel', () => {
     const trainable = modelVariables(model)
       .filter((v) => !v.trainable)
       .map((v) => v.name);
+    const imported = buildModel(IMPORTED, 1);
+    const importedShapes = Object.fromEntries(
+      modelVariables(imported).map((v) => [v.name, v.variable.shape]),
+    );
+    expect(importedShapes['conv1/bias']).toEqual([4]);
+    expect(importedShapes['conv1_bn/gamma']).toEqual([4]);
+    expect(importedShapes['conv2/bias']).toBeUndefined();
+    expect(imported.getLayer('conv1_pad').outputShape).toEqual([null, 14, 18, 3]);
+    imported.dispose();
     expect(trainable).toEqual([
       'conv1_bn/moving_mean',
       'conv1_bn/moving_variance',
