@@ -71,6 +71,8 @@ export interface ImportRecord {
   readonly labelMapping: readonly number[] | null;
   /** The evaluation's test cap (null: every test example). */
   readonly maxTestExamples: number | null;
+  /** What the import changed without changing the logits (a final Softmax dropped...). */
+  readonly notes?: readonly string[];
 }
 
 const inputSettings: Check = (v, path) => {

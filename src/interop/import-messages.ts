@@ -37,6 +37,8 @@ export type ThreadReply =
       readonly sizeBytes: number;
       readonly sha256: string;
       readonly normalizationFrom: 'settings' | 'file' | 'dataset';
+      /** What the import changed without changing the logits (a Softmax dropped...). */
+      readonly notes: readonly string[];
     }
   | {
       /** Something the user can fix: a coded, named refusal (nothing is stored). */

@@ -1,18 +1,9 @@
 import type { ChannelStats } from '../data/types.js';
 import type { NamedArray } from '../contract/tensors.js';
+import type { InputSettings } from '../contract/imports.js';
 import type { ImportedNetwork } from './types.js';
 
-/**
- * What an imported network expects of its input, as its author trained it: pixels scaled to
- * [0, 1] (`unit`), [0, 255] (`byte`) or [-1, 1] (`symmetric`), then `(p - mean[c]) / std[c]`
- * per channel, channels in RGB or BGR order (mean and std listed in that order too).
- */
-export interface InputSettings {
-  readonly pixelScale: 'unit' | 'byte' | 'symmetric';
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
-  readonly channelOrder: 'rgb' | 'bgr';
-}
+export type { InputSettings };
 
 /**
  * filterscope feeds a network `(x / 255 - mean[c]) / std[c]` for each byte x of dataset channel

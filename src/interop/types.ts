@@ -2,7 +2,9 @@ import type { ArchitectureSpec } from '../architecture/index.js';
 import type { NamedArray } from '../contract/tensors.js';
 import type { ChannelStats } from '../data/types.js';
 
-export type ModelFormat = 'onnx' | 'tfjs';
+import type { ModelFormat } from '../contract/imports.js';
+
+export type { ModelFormat };
 
 /** What filterscope's own exports record besides the network, and imports read back. */
 export interface NetworkMetadata {

@@ -84,7 +84,7 @@ export async function serveImport(
     const reply = await session.finish(prepared.job);
     session = null;
     if (reply.type === 'refused')
-      throw new Refusal(400, `model: ${reply.message}`, {
+      throw new Refusal(400, `${reply.field ?? 'model'}: ${reply.message}`, {
         code: 'BAD_USER_INPUT',
         field: reply.field ?? 'model',
         reason: reply.code,

@@ -13,6 +13,17 @@ export enum Activation {
 }
 registerEnumType(Activation, { name: 'Activation' });
 
+@InputType({
+  description:
+    "Zeros added around a conv's input, pixels per side (ONNX's `pads`; PyTorch's `padding=1` at stride 2 is 1 on every side, which is not SAME).",
+})
+export class ExplicitPaddingInput {
+  @Field(() => Int) top!: number;
+  @Field(() => Int) bottom!: number;
+  @Field(() => Int) left!: number;
+  @Field(() => Int) right!: number;
+}
+
 @InputType({ description: 'One block; set only the fields of its kind (others are refused).' })
 export class BlockInput {
   @Field(() => LayerKind)
@@ -29,6 +40,19 @@ export class BlockInput {
 
   @Field(() => Padding, { nullable: true, description: 'conv: default SAME.' })
   padding?: Padding;
+
+  @Field(() => ExplicitPaddingInput, {
+    nullable: true,
+    description: 'conv: zeros per side instead of `padding` (give one of the two).',
+  })
+  explicitPadding?: ExplicitPaddingInput;
+
+  @Field({
+    nullable: true,
+    description:
+      "conv: a bias added by the convolution (default: only without batch norm, whose beta makes it redundant; torchvision's vgg*_bn have both).",
+  })
+  bias?: boolean;
 
   @Field({ nullable: true, description: 'conv: batch norm after the convolution (default true).' })
   batchNorm?: boolean;

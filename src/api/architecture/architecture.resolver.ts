@@ -2,7 +2,7 @@ import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 't
 import { badInput, notFound } from '../errors.js';
 import { PageArgs, toPage, type ConnectionShape } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
-import { CreateArchitectureInput } from './architecture.input.js';
+import { type BlockInput, CreateArchitectureInput } from './architecture.input.js';
 import type { ArchitectureService } from './architecture.service.js';
 import { Architecture, ArchitectureConnection, Layer } from './architecture.type.js';
 
@@ -41,7 +41,7 @@ export class ArchitectureResolver {
   createArchitecture(
     @Arg('input', () => CreateArchitectureInput) input: CreateArchitectureInput,
   ): Promise<Architecture> {
-    return this.service.create({ ...input, blocks: input.blocks?.map((b) => ({ ...b })) });
+    return this.service.create({ ...input, blocks: input.blocks?.map(specBlock) });
   }
 
   @Mutation(() => ID, {
@@ -63,4 +63,17 @@ export class LayerResolver {
     if (!found) throw notFound('Architecture', String(layer.architectureKey));
     return found;
   }
+}
+
+/** A block as the spec takes it: `explicitPadding` becomes the spec's object `padding`. */
+function specBlock(block: BlockInput, index: number): Record<string, unknown> {
+  const { explicitPadding, ...rest } = block;
+  if (explicitPadding === undefined || explicitPadding === null) return { ...rest };
+  if (rest.padding !== undefined && rest.padding !== null)
+    throw badInput(
+      `input.blocks[${index}].explicitPadding`,
+      { ...explicitPadding },
+      `cannot be given with padding ${rest.padding}: give one of the two`,
+    );
+  return { ...rest, padding: { ...explicitPadding } };
 }

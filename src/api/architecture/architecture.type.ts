@@ -9,6 +9,7 @@ export enum LayerKind {
   CONV = 'conv',
   MAX_POOL = 'maxPool',
   AVG_POOL = 'avgPool',
+  GLOBAL_AVG_POOL = 'globalAvgPool',
   DROPOUT = 'dropout',
   FLATTEN = 'flatten',
   DENSE = 'dense',

@@ -102,6 +102,7 @@ export class ImportService {
       input: request.input ?? null,
       labelMapping: request.labelMapping ?? null,
       maxTestExamples: request.maxTestExamples ?? null,
+      notes: network.notes,
     };
     const stored = await this.store.db.transaction(async (tx) => {
       const arch = await insertArchitecture(tx, network.spec, false);

@@ -74,6 +74,11 @@ export class ImportInfo {
     description: 'For each dataset label, the network output that scores it.',
   })
   labelMapping!: number[] | null;
+  @Field(() => [String], {
+    description:
+      'What the import changed without changing the outputs: a final Softmax dropped, a batch-norm epsilon folded into the variance, a ReLU moved before a max-pooling...',
+  })
+  notes!: string[];
 
   static from(record: ImportRecord): ImportInfo {
     return Object.assign(new ImportInfo(), {
@@ -84,6 +89,7 @@ export class ImportInfo {
       normalizationFrom: record.normalizationFrom.toUpperCase(),
       input: record.input ? ImportInput.from(record.input) : null,
       labelMapping: record.labelMapping ? [...record.labelMapping] : null,
+      notes: [...(record.notes ?? [])],
     });
   }
 }
