@@ -64,7 +64,8 @@ export interface RunDetails {
   dataset: string;
   datasetOptions: Record<string, unknown>;
   epoch: number;
-  epochs: number;
+  /** Null for an imported run (it was trained elsewhere). */
+  epochs: number | null;
   backend: string | null;
   device: string | null;
   threads: number | null;
@@ -77,7 +78,10 @@ export interface RunDetails {
   finalTestSR: number | null;
   bestTestSR: number | null;
   keepCheckpoints: number;
-  hyperparameters: Record<string, unknown> & { maxTrainExamples: number | null };
+  /** Null for an imported run. */
+  hyperparameters: (Record<string, unknown> & { maxTrainExamples: number | null }) | null;
+  origin: 'TRAINED' | 'IMPORTED';
+  imported: { fileName: string; format: string; sizeBytes: number; sha256: string } | null;
   architecture: {
     id: string;
     name: string;
@@ -91,6 +95,7 @@ export interface RunDetails {
 }
 export const RUN = `query Run($id: ID!) { run(id: $id) { id status dataset datasetOptions epoch epochs backend device
   threads trainExamples testExamples error createdAt startedAt finishedAt finalTestSR bestTestSR keepCheckpoints
+  origin imported { fileName format sizeBytes sha256 }
   hyperparameters { epochs batchSize learningRate momentum nesterov weightDecay augmentation seed maxTrainExamples
     schedule { kind warmupEpochs milestones factor } }
   architecture { id name inputShape labels parameterCount flops layers { name kind filters outputShape } }

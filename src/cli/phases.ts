@@ -110,7 +110,7 @@ export async function followTraining(
   let run = await fetchRun(client, runId);
   let stats: StreamStats['training'] = null;
   if (!FINAL_STATUSES.includes(run.status)) {
-    const watch = new TrainingWatch(progress, run.epochs);
+    const watch = new TrainingWatch(progress, run.epochs ?? 0);
     const result = await followSubscription<TrainingEvent>({
       endpoint: client.endpoint,
       query: TRAINING_PROGRESS,
@@ -142,7 +142,7 @@ export async function startProbe(
   const input = probeInputFor(plan, {
     id: run.id,
     dataset: run.dataset,
-    maxTrainExamples: run.hyperparameters.maxTrainExamples,
+    maxTrainExamples: run.hyperparameters?.maxTrainExamples ?? null,
   });
   const { startProbe } = await client.request<{ startProbe: { id: string; layerNames: string[] } }>(
     'startProbe',

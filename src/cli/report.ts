@@ -76,13 +76,8 @@ export function summaryOf(data: ReportData, files: readonly string[]): Record<st
   };
 }
 
-export const heatmapPath = (layer: string, kind: 'best' | 'worst', rank: number, index: number) =>
-  `heatmaps/${layer.replace(/[^A-Za-z0-9_.-]/g, '_')}/${kind}-${rank + 1}-filter-${index}.svg`;
-
-function charts(data: ReportData): Record<string, string> {
-  const m = data.run.metrics;
-  const layers = data.probe.layers;
-  const xTicks = layers.map((l, i) => ({ value: i + 1, label: l.layerName }));
+/** Phase 1's loss and SR per epoch (a run trained here). */
+function trainingCharts(m: ReportData['run']['metrics']): Record<string, string> {
   return {
     'training-loss.svg': lineChart({
       title: 'Phase 1: loss per epoch',
@@ -102,6 +97,26 @@ function charts(data: ReportData): Record<string, string> {
         { name: 'test', points: m.map((e) => [e.epoch, e.testSR]), dashed: true },
       ],
     }),
+  };
+}
+
+/** The report's phase 1 row: the hyperparameters, or the file an imported network came from. */
+function phaseOneRow(run: ReportData['run']): string {
+  if (run.imported)
+    return `imported network | ${run.imported.fileName} (${run.imported.format}, ${run.imported.sizeBytes} bytes, sha256 \`${run.imported.sha256.slice(0, 16)}...\`)`;
+  const hp: Record<string, unknown> = run.hyperparameters ?? {};
+  return `hyperparameters | ${run.epochs} epochs, batch ${md(hp.batchSize as number)}, lr ${md(hp.learningRate as number, 4)}, augmentation ${md(hp.augmentation as string)}`;
+}
+
+export const heatmapPath = (layer: string, kind: 'best' | 'worst', rank: number, index: number) =>
+  `heatmaps/${layer.replace(/[^A-Za-z0-9_.-]/g, '_')}/${kind}-${rank + 1}-filter-${index}.svg`;
+
+function charts(data: ReportData): Record<string, string> {
+  const m = data.run.metrics;
+  const layers = data.probe.layers;
+  const xTicks = layers.map((l, i) => ({ value: i + 1, label: l.layerName }));
+  return {
+    ...(data.run.origin === 'IMPORTED' ? {} : trainingCharts(m)),
     'sr-per-layer.svg': lineChart({
       title: 'Phase 2: SR of a readout per conv layer',
       xLabel: 'layer',
@@ -175,7 +190,7 @@ function readme(
 | probe | \`${probe.id}\` (${probe.status}) |
 | architecture | ${run.architecture.name}, ${run.architecture.parameterCount} parameters |
 | dataset | ${run.dataset} ${JSON.stringify(run.datasetOptions)}, ${run.trainExamples ?? '?'} train / ${run.testExamples ?? '?'} test examples |
-| hyperparameters | ${run.epochs} epochs, batch ${md(run.hyperparameters.batchSize as number)}, lr ${md(run.hyperparameters.learningRate as number, 4)}, augmentation ${md(run.hyperparameters.augmentation as string)} |
+| ${phaseOneRow(run)} |
 | probe options | ${probe.options.headEpochs} head epochs, ${probe.options.maxTrainExamples ?? 'all'} train / ${probe.options.maxTestExamples ?? 'all'} test examples |
 | backend | ${run.backend ?? '?'} (${run.device ?? '?'}); probe ${probe.backend ?? '?'}${probe.device ? ` (${probe.device})` : ''} |
 | durations | training ${md(s.run.durationSeconds, 0)} s, probe ${md(s.probe.durationSeconds, 0)} s, this command ${md(s.command.seconds, 0)} s |
@@ -194,8 +209,11 @@ ${layersMarkdown(data)}
 
 ## Training
 
-![loss](training-loss.svg)
-![SR](training-sr.svg)
+${
+  run.origin === 'IMPORTED'
+    ? 'Imported: trained elsewhere, so there is no training history here.'
+    : '![loss](training-loss.svg)\n![SR](training-sr.svg)'
+}
 ![heads](head-training.svg)
 
 ## Label-matrix heatmaps (best and worst filters by SNR, non-silent ones with noise)

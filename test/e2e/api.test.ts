@@ -124,6 +124,45 @@ describe('architectures', () => {
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
+  it('creates what imported networks need: explicit padding, a conv bias with batch norm, global average pooling', async () => {
+    const created = await t.gql<{
+      createArchitecture: {
+        spec: { blocks: Record<string, unknown>[] };
+        layers: { name: string; kind: string; outputShape: number[]; parameterCount: number }[];
+      };
+    }>(
+      `mutation($input: CreateArchitectureInput!) { createArchitecture(input: $input) {
+        spec layers { name kind outputShape parameterCount } } }`,
+      {
+        input: {
+          name: 'torch-style',
+          inputShape: [9, 12, 3],
+          labels: 4,
+          blocks: [
+            {
+              kind: 'CONV',
+              filters: 8,
+              stride: 2,
+              bias: true,
+              explicitPadding: { top: 1, bottom: 1, left: 1, right: 1 },
+            },
+            { kind: 'GLOBAL_AVG_POOL' },
+          ],
+        },
+      },
+    );
+    expect(created.errors).toBeUndefined();
+    const { spec, layers } = created.data!.createArchitecture;
+    expect(spec.blocks[0]).toMatchObject({ padding: { top: 1, bottom: 1, left: 1, right: 1 } });
+    expect(layers.map((l) => [l.name, l.kind, l.outputShape])).toEqual([
+      ['conv1', 'CONV', [5, 6, 8]],
+      ['globalAvgPool1', 'GLOBAL_AVG_POOL', [8]],
+      ['classifier', 'DENSE', [4]],
+    ]);
+    // 3x3x3x8 kernel, a bias and batch norm's 4 per filter.
+    expect(layers[0]!.parameterCount).toBe(3 * 3 * 3 * 8 + 8 + 4 * 8);
+  });
+
   it('refuses to delete a preset', async () => {
     const list = (await t.gql<ListData>(LIST, { first: 1 })).data!.architectures.edges[0]!.node;
     const res = await t.gql(`mutation($id: ID!) { deleteArchitecture(id: $id) }`, { id: list.id });

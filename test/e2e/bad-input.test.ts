@@ -321,6 +321,38 @@ const MAIN_CASES: Case[] = [
     mentions: ['input.blocks[0].padding', 'CIRCULAR'],
   },
   {
+    name: 'createArchitecture: padding and explicitPadding both',
+    send: createWith({
+      blocks: [
+        {
+          kind: 'CONV',
+          filters: 4,
+          padding: 'SAME',
+          explicitPadding: { top: 1, bottom: 1, left: 1, right: 1 },
+        },
+      ],
+    }),
+    code: 'BAD_USER_INPUT',
+    field: 'input.blocks[0].explicitPadding',
+    mentions: ['give one of the two'],
+  },
+  {
+    name: 'createArchitecture: a negative explicit padding',
+    send: createWith({
+      blocks: [
+        { kind: 'CONV', filters: 4, explicitPadding: { top: -1, bottom: 0, left: 0, right: 0 } },
+      ],
+    }),
+    code: 'BAD_USER_INPUT',
+    mentions: ['input.blocks[0].padding.top', '-1'],
+  },
+  {
+    name: 'createArchitecture: a conv after a global average pooling',
+    send: createWith({ blocks: [{ kind: 'GLOBAL_AVG_POOL' }, { kind: 'CONV', filters: 4 }] }),
+    code: 'BAD_USER_INPUT',
+    mentions: ['input.blocks[1]'],
+  },
+  {
     name: 'createArchitecture: an unknown input field',
     send: createWith({ color: 'blue' }),
     code: 'BAD_USER_INPUT',

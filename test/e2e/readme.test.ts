@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { collect, startTestServer, type TestServer } from '../helpers/server.js';
@@ -16,9 +16,9 @@ const exec = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
-function block(name: string): string {
+function block(name: string, language = 'sh'): string {
   const match = new RegExp(
-    `<!-- readme\\.test\\.ts: ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``,
+    `<!-- readme\\.test\\.ts: ${name} -->\\s*\`\`\`${language}\\n([\\s\\S]*?)\\n\`\`\``,
   ).exec(README);
   if (!match) throw new Error(`README.md has no block marked "readme.test.ts: ${name}"`);
   return match[1]!;
@@ -145,4 +145,27 @@ describe('the README’s commands', () => {
     );
     expect(done.items.at(-1)?.status).toBe('SUCCEEDED');
   });
+  const fashionHere = existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz');
+  (fashionHere ? it : it.skip)(
+    'imports a PyTorch ONNX file with curl and with Python, as written',
+    async () => {
+      const { stdout } = await bash(local(block('import')));
+      const answer = JSON.parse(stdout.trim()) as {
+        data?: { run: { id: string; status: string; origin: string } };
+        errors?: unknown;
+      };
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.run).toMatchObject({ status: 'QUEUED', origin: 'IMPORTED' });
+      const python = block('import-python', 'python').replaceAll('localhost:4000', address);
+      const { stdout: printed } = await exec('/usr/bin/python3', ['-c', python], { cwd: ROOT });
+      const runId = printed.trim();
+      expect(runId).toMatch(/^\S+$/);
+      const done = await collect<{ status: string | null }>(
+        t.ws(),
+        `subscription($r: ID!) { trainingProgress(runId: $r) { status } }`,
+        { r: runId },
+      );
+      expect(done.items.at(-1)?.status).toBe('SUCCEEDED');
+    },
+  );
 });
