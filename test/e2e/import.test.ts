@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { importCommand } from '../../src/cli/import.js';
+import { launchBrowser } from '../helpers/browser.js';
 import { reproduceCommand } from '../../src/cli/reproduce.js';
 import { collect, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -223,6 +224,27 @@ describeFashion('a network trained in PyTorch (ONNX, batch norm kept)', () => {
     );
     expect(rotated.finalTestSR).toBeLessThan(0.15);
     expect(rotated.warnings.join('\n')).toMatch(/near chance.*channel order.*label order/);
+  });
+
+  it('is shown by the dashboard: its file, its notes, its test SR and its downloads', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${t.server.url.replace(/\/graphql$/, '')}/#/runs/${imported.id}`);
+      const card = page.getByTestId('imported');
+      await card.waitFor();
+      const text = (await card.textContent()) ?? '';
+      expect(text).toContain('fashion28-bn.onnx');
+      expect(text).toMatch(/LogSoftmax .* dropped/);
+      await page.getByTestId('download-onnx').waitFor();
+      await page.getByTestId('download-tfjs').waitFor();
+      expect(await page.locator('body').innerText()).toMatch(
+        /Imported; test SR \d+\.\d% measured on arrival/,
+      );
+      await browser.screenshot(page, 'dashboard-run-imported');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('is exported as ONNX that onnx checks and imported back with the same test SR', async () => {

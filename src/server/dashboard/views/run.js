@@ -21,7 +21,7 @@ const RUN = `query Run($id: ID!) {
   run(id: $id) {
     id status dataset datasetOptions epoch epochs backend device threads error
     createdAt startedAt finishedAt bestTestSR finalTestSR trainExamples testExamples warnings
-    origin imported { fileName format sizeBytes sha256 normalizationFrom }
+    origin imported { fileName format sizeBytes sha256 normalizationFrom notes }
     architecture { id name parameterCount }
     hyperparameters { batchSize learningRate momentum nesterov weightDecay augmentation seed schedule { kind warmupEpochs } }
     metrics { epoch trainLoss trainSR testLoss testSR learningRate wallSeconds }
@@ -109,17 +109,31 @@ function importCard(state) {
     { class: 'card', 'data-testid': 'imported' },
     h('h2', null, 'Imported network'),
     facts([
-      [
-        'File',
-        file
-          ? `${file.fileName} (${file.format}, ${(file.sizeBytes / 2 ** 20).toFixed(1)} MiB)`
-          : '–',
-      ],
+      ['File', file ? `${file.fileName} (${file.format}, ${bytesText(file.sizeBytes)})` : '–'],
       ['SHA-256', file ? file.sha256.slice(0, 16) + '…' : '–'],
       ['Input standardisation', file ? file.normalizationFrom.toLowerCase() : '–'],
     ]),
+    file && file.notes.length
+      ? h(
+          'details',
+          { 'data-testid': 'import-notes' },
+          h(
+            'summary',
+            null,
+            `What the import changed (${file.notes.length}), the outputs unchanged`,
+          ),
+          h('ul', null, ...file.notes.map((note) => h('li', null, note))),
+        )
+      : null,
     ...(state.warnings ?? []).map((w) => h('p', { class: 'warning', 'data-testid': 'warning' }, w)),
   );
+}
+
+/** `12.3 MiB`, `45 KiB` or `512 bytes`. */
+function bytesText(bytes) {
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  if (bytes >= 2 ** 10) return `${Math.round(bytes / 2 ** 10)} KiB`;
+  return `${bytes} bytes`;
 }
 
 /** The run's files: its metrics, and its network as ONNX and TensorFlow.js once it succeeded. */
