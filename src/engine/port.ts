@@ -4,6 +4,7 @@ import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../contract/backends.js';
 import { SharedCancel } from './cancel.js';
+import { prepareSoftwareAdapterEnvironment } from './webgpu-env.js';
 import type { InboundMessage, OutboundMessage } from '../contract/protocol.js';
 import {
   MessageType,
@@ -106,6 +107,8 @@ export interface EngineWorker {
 export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWorker {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   if (options.backend) env.FILTERSCOPE_BACKEND = options.backend;
+  // Native code in the thread reads the real environment, set only from here (webgpu-env.ts).
+  if (prepareSoftwareAdapterEnvironment(env)) env.EGL_PLATFORM = process.env.EGL_PLATFORM;
   const compiled = join(__dirname, 'worker.js');
   const source = join(__dirname, 'worker.ts');
   const common = { env, resourceLimits: options.resourceLimits };
