@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -182,6 +182,22 @@ describe('the webgpu backend', () => {
     } finally {
       t.dispose();
     }
+  });
+
+  it('is never read synchronously by the engine: no dataSync, arraySync, bufferSync or readSync', () => {
+    const root = join(__dirname, '../../../src/engine');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    expect(files.length).toBeGreaterThan(20);
+    const found = files.flatMap((f) =>
+      readFileSync(join(root, f), 'utf8')
+        .split('\n')
+        .filter((line) => /\.(dataSync|arraySync|bufferSync|readSync)\(/.test(line))
+        .map((line) => `${f}: ${line.trim()}`),
+    );
+    // Training and probing run on webgpu here (below), which would throw at any of them.
+    expect(found).toEqual([]);
   });
 
   it('registers its kernels for webgpu alone and puts the stock ones back', () => {
