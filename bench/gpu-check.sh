@@ -3,12 +3,15 @@
 # (H100/H200: PyTorch + CUDA there, but no Node.js, no network, and at most 64 MiB carried).
 #
 #   bash bench/gpu-check.sh pack    here, in a checkout with `npm ci` done and apt-get reachable
-#                                    (about 3 minutes): writes .gpu-check/bundle.tar.xz
+#                                    (2-5 minutes): writes .gpu-check/bundle.tar.xz
 #   bash bench/gpu-check.sh run     there, with .gpu-check carried, from the repository root
 #
 # The device tool call, from the checkout it sends (its .gpu-check is git-ignored, so it must be
 # named in carry):
-#   run(command="bash bench/gpu-check.sh run", carry=[".gpu-check"], timeout_s=420)
+#   run(command="bash bench/gpu-check.sh run", carry=[".gpu-check"], timeout_s=330)
+# The tool sends the checkout its session started in (not a helper's worktree): pack there, after
+# this file is merged. Each part has its own limit (75 + 150 + 50 s), so a hang in one still
+# leaves the others' results in $OUT.
 # What comes back: $OUT/summary.txt, check.json (webgpu), torch.json, kernels.txt and the logs.
 #
 # The bundle holds exactly what the run needs, since node_modules does not travel: this
@@ -21,9 +24,9 @@
 # the host's driver.
 #
 # GPU_CHECK_SOFTWARE=1 bash bench/gpu-check.sh run: a dry run where there is no GPU (Mesa
-# llvmpipe, small batches; the VGG-16 short run alone then takes about 8 minutes).
+# llvmpipe, small batches; about 8 minutes on 2 cores, most of it the VGG-16 short run).
 #
-# `run` takes about 2-4 minutes, each part under its own time limit:
+# `run` takes about 2-3 minutes (under 5 at the limits), each part under its own time limit:
 #   1. PyTorch on the GPU: VGG-16 32x32x3 at batch 128, training and inference images/s, TF32
 #      off (the arithmetic WebGPU does) and on (PyTorch's default for convolutions);
 #   2. the webgpu check: the adapter (hardware only), one step's loss and gradients and a
@@ -95,6 +98,11 @@ pack() {
   ls "$stage/lib/libvulkan.so.1" >/dev/null || die "libvulkan.so.1 is missing from the bundle"
 
   echo "== node $(node --version), stripped"
+  # The official builds link only glibc and libstdc++; a distribution's node (libnode, libuv,
+  # ICU as shared libraries) would not start there alone.
+  if ldd "$(command -v node)" | grep -qE "libnode|libuv|libicu|libssl|libcrypto"; then
+    die "$(command -v node) links shared libraries that the GPU machine may lack: use an official Node.js build"
+  fi
   strip -o "$stage/bin/node" "$(command -v node)" 2>/dev/null || cp "$(command -v node)" "$stage/bin/node"
   chmod +x "$stage/bin/node"
 
@@ -177,7 +185,7 @@ PY
   ldconfig -p | grep -E "libGLX_nvidia|libvulkan|libEGL_nvidia" | head -5
   local node="$fs/bin/node" app="$fs/app"
   # A dry run without a GPU: the software adapter, small batches, longer limits.
-  local gpu_args=(--batch 128 --seconds 6) kernel_args=(--hardware --repeats 5 --rounds 1) limit=170
+  local gpu_args=(--batch 128 --seconds 6) kernel_args=(--hardware --repeats 5 --rounds 1) limit=150
   if [ "${GPU_CHECK_SOFTWARE:-}" = 1 ]; then
     gpu_args=(--batch 8 --seconds 1 --allow-software)
     kernel_args=(--repeats 2 --rounds 1)
@@ -186,8 +194,8 @@ PY
   "$node" --version || die "the bundled node does not start here"
   cd "$app"
 
-  echo "== 1. PyTorch on the GPU (at most 90 s)"
-  PYTHONUNBUFFERED=1 timeout 90 python3 gpu_check_torch.py --spec spec.json --batch 128 \
+  echo "== 1. PyTorch on the GPU (at most 75 s)"
+  PYTHONUNBUFFERED=1 timeout 75 python3 gpu_check_torch.py --spec spec.json --batch 128 \
     --seconds 6 --out "$out/torch.json" || echo "   PyTorch part failed or timed out (exit $?)"
 
   echo "== 2. webgpu: adapter, short run against wasm, images/s (at most $limit s)"
