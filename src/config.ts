@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { BACKEND_CHOICES, type BackendChoice } from './contract/backends.js';
+import { BACKEND_CHOICES, type BackendChoice, parseAllowSoftware } from './contract/backends.js';
 
 /** Everything filterscope reads from the environment, typed and validated in one place. */
 export interface Config {
@@ -17,6 +17,11 @@ export interface Config {
   readonly runners: number;
   /** `FILTERSCOPE_BACKEND`: compute backend, default auto. */
   readonly backend: BackendChoice;
+  /**
+   * `FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE`: whether the webgpu backend may take a software adapter
+   * (Mesa llvmpipe); default false, so a GPU host without its driver fails loudly.
+   */
+  readonly webgpuAllowSoftware: boolean;
   /** `FILTERSCOPE_MAX_PARAMETERS`: largest architecture accepted, default 200,000,000. */
   readonly maxParameters: number;
   /** `FILTERSCOPE_LOG_LEVEL`: debug | info | warn | error, default info. */
@@ -57,7 +62,11 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   FILTERSCOPE_DATA: 'colon-separated folders searched for dataset files before /usr/share/datasets',
   FILTERSCOPE_RUNNERS: 'job runners inside `serve` (default 1; 0 = API only)',
   FILTERSCOPE_BACKEND:
-    'compute backend: auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)',
+    'compute backend: auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu (default auto)',
+  FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE:
+    'webgpu may run on a software adapter (Mesa llvmpipe): 1 or 0 (default 0: hardware GPUs only)',
+  EGL_PLATFORM:
+    "Mesa's EGL platform; set to surfaceless when FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE=1 and it is unset",
   FILTERSCOPE_THREADS: 'wasm threads per engine (default: the cores, at most 8)',
   FILTERSCOPE_MAX_PARAMETERS: 'largest architecture accepted, in parameters (default 200,000,000)',
   FILTERSCOPE_LEASE_MS: 'job lease: a runner silent this long loses its job (default 30000)',
@@ -144,6 +153,19 @@ function oneOf<T extends string>(env: Env, name: string, choices: readonly T[], 
   return raw as T;
 }
 
+function allowSoftware(env: Env): boolean {
+  const raw = env.FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE;
+  try {
+    return parseAllowSoftware(raw);
+  } catch {
+    throw new ConfigError(
+      'FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE',
+      raw ?? '',
+      '1 or 0 (true/false, yes/no)',
+    );
+  }
+}
+
 /** Reads and validates the configuration; throws `ConfigError` naming the variable and value. */
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL && env.DATABASE_URL.length > 0 ? env.DATABASE_URL : null;
@@ -162,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataPath: env.FILTERSCOPE_DATA,
     runners: integer(env, 'FILTERSCOPE_RUNNERS', 1, 0, 64),
     backend: oneOf(env, 'FILTERSCOPE_BACKEND', BACKEND_CHOICES, 'auto'),
+    webgpuAllowSoftware: allowSoftware(env),
     maxParameters: integer(env, 'FILTERSCOPE_MAX_PARAMETERS', 200_000_000, 1, 2_000_000_000),
     logLevel: oneOf(
       env,

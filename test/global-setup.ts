@@ -11,6 +11,11 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
  * of paying 5-7 s and ~700 MB for a new instance. Keyed by the migrations journal.
  */
 export default async function globalSetup(): Promise<void> {
+  // The webgpu tests run Mesa llvmpipe through EGL without a display, which only the surfaceless
+  // platform allows. Mesa reads it from the real environment, which a test cannot set (jest
+  // gives each test file a copy of process.env): it is set here, before the test processes
+  // start, as the server's runner sets it before its engine threads start (src/engine/port.ts).
+  process.env.EGL_PLATFORM ??= 'surfaceless';
   const root = join(__dirname, '..');
   const journal = readFileSync(join(root, 'migrations/meta/_journal.json'));
   const hash = createHash('sha256').update(journal).digest('hex').slice(0, 12);

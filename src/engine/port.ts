@@ -3,6 +3,7 @@ import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import type { BackendChoice } from '../contract/backends.js';
 import { startThread } from '../threads.js';
 import { SharedCancel } from './cancel.js';
+import { prepareSoftwareAdapterEnvironment } from './webgpu-env.js';
 import type { InboundMessage, OutboundMessage } from '../contract/protocol.js';
 import {
   MessageType,
@@ -100,6 +101,8 @@ export interface EngineWorker {
 export function startEngineWorker(options: EngineWorkerOptions = {}): EngineWorker {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   if (options.backend) env.FILTERSCOPE_BACKEND = options.backend;
+  // Native code in the thread reads the real environment, set only from here (webgpu-env.ts).
+  if (prepareSoftwareAdapterEnvironment(env)) env.EGL_PLATFORM = process.env.EGL_PLATFORM;
   const cancel = new SharedCancel();
   const worker = startThread(join(__dirname, 'worker'), {
     env,

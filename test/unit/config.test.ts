@@ -60,3 +60,26 @@ describe('README', () => {
     expect(documented.sort()).toEqual(Object.keys(ENVIRONMENT).sort());
   });
 });
+
+describe('FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE', () => {
+  it('is off unless set, and takes 1/0, true/false, yes/no', () => {
+    expect(loadConfig({}).webgpuAllowSoftware).toBe(false);
+    expect(loadConfig({ FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE: '' }).webgpuAllowSoftware).toBe(false);
+    for (const on of ['1', 'true', 'YES'])
+      expect(loadConfig({ FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE: on }).webgpuAllowSoftware).toBe(true);
+    for (const off of ['0', 'false', 'no'])
+      expect(loadConfig({ FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE: off }).webgpuAllowSoftware).toBe(
+        false,
+      );
+  });
+
+  it('refuses anything else, naming the variable and the value', () => {
+    expect(() => loadConfig({ FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE: 'maybe' })).toThrow(
+      'FILTERSCOPE_WEBGPU_ALLOW_SOFTWARE="maybe" is invalid: expected 1 or 0 (true/false, yes/no)',
+    );
+  });
+
+  it('accepts webgpu as FILTERSCOPE_BACKEND', () => {
+    expect(loadConfig({ FILTERSCOPE_BACKEND: 'webgpu' }).backend).toBe('webgpu');
+  });
+});

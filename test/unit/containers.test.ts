@@ -13,12 +13,14 @@ import { ENVIRONMENT, loadConfig } from '../../src/config.js';
 const ROOT = join(__dirname, '..', '..');
 const DOCKERFILE = 'docker/Dockerfile';
 const DOCKERFILE_GPU = 'docker/Dockerfile.gpu';
+const DOCKERFILE_CUDA = 'docker/Dockerfile.cuda';
 const COMPOSE = 'docker/compose.yaml';
 const DOCKERIGNORE = '.dockerignore';
 /** The command each image's CMD runs. */
 const IMAGE_COMMANDS: Readonly<Record<string, string>> = {
   [DOCKERFILE]: 'serve',
   [DOCKERFILE_GPU]: 'worker',
+  [DOCKERFILE_CUDA]: 'worker',
 };
 /** What `${VAR:?...}` placeholders stand for when compose.yaml is checked. */
 const SAMPLE_VARIABLES: Readonly<Record<string, string>> = {
@@ -28,7 +30,7 @@ const SAMPLE_VARIABLES: Readonly<Record<string, string>> = {
 type Files = Readonly<Record<string, string>>;
 const readRepo = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
 const COMMITTED: Files = Object.fromEntries(
-  [DOCKERFILE, DOCKERFILE_GPU, COMPOSE, DOCKERIGNORE].map((f) => [f, readRepo(f)]),
+  [DOCKERFILE, DOCKERFILE_GPU, DOCKERFILE_CUDA, COMPOSE, DOCKERIGNORE].map((f) => [f, readRepo(f)]),
 );
 
 // --- Dockerfile parsing -------------------------------------------------------------------
@@ -710,8 +712,19 @@ const checkCompose: Check = (files) => {
     problems.push(`${COMPOSE} api: HOST is ${apiEnv.HOST}, not 0.0.0.0`);
   if (apiEnv.FILTERSCOPE_RUNNERS !== '0')
     problems.push(`${COMPOSE} api: FILTERSCOPE_RUNNERS is not 0 (jobs belong to the workers)`);
-  if (workerEnv.FILTERSCOPE_BACKEND !== 'tensorflow-gpu')
-    problems.push(`${COMPOSE} worker: FILTERSCOPE_BACKEND is not tensorflow-gpu`);
+  if (workerEnv.FILTERSCOPE_BACKEND !== 'webgpu')
+    problems.push(`${COMPOSE} worker: FILTERSCOPE_BACKEND is not webgpu`);
+  // Docker sets NVIDIA_DRIVER_CAPABILITIES from the reservation's capabilities when it names any
+  // besides gpu; else the image's ENV applies. Either way Vulkan needs `graphics`.
+  const named = (worker.deploy?.resources?.reservations?.devices ?? []).flatMap((d) =>
+    (d.capabilities ?? []).filter((c) => c !== 'gpu'),
+  );
+  const capabilities =
+    named.length > 0 ? named : (workerEnv.NVIDIA_DRIVER_CAPABILITIES ?? '').split(',');
+  if (!capabilities.includes('graphics') && !capabilities.includes('all'))
+    problems.push(
+      `${COMPOSE} worker: no graphics capability, so the NVIDIA driver's Vulkan ICD is not mounted`,
+    );
 
   // Both talk to the postgres service, with its user, password and database.
   const pgEnv = Object.fromEntries(
@@ -771,11 +784,48 @@ const checkDockerignore: Check = (files) =>
     '.filterscope',
     'test-artifacts',
     'bench/out',
+    '.gpu-check',
     '.env',
     'docker/.env',
   ]
     .filter((path) => !ignored(files[DOCKERIGNORE]!, path))
     .map((path) => `${DOCKERIGNORE}: ${path} goes into the build context`);
+
+/**
+ * The GPU image runs the webgpu backend: Dawn through Vulkan, with no CUDA toolkit. It needs the
+ * Vulkan loader in the runtime stage, the NVIDIA driver's graphics capability (which mounts its
+ * Vulkan ICD file and library), FILTERSCOPE_BACKEND=webgpu, and Dawn's binding kept for this
+ * platform when the others are pruned.
+ */
+const checkWebgpuImage: Check = (files) => {
+  const problems: string[] = [];
+  const stages = parseDockerfile(files[DOCKERFILE_GPU]!);
+  const final = stages[stages.length - 1]!;
+  const env = stageEnv(stages, final);
+  if (stages.some((s) => /cuda/i.test(s.image)))
+    problems.push(`${DOCKERFILE_GPU}: a CUDA base image; the webgpu backend needs no CUDA toolkit`);
+  if (!runs(final, /apt-get install[^&]*\blibvulkan1\b/))
+    problems.push(
+      `${DOCKERFILE_GPU}: the runtime stage does not install libvulkan1 (the Vulkan loader Dawn opens)`,
+    );
+  const capabilities = (env.NVIDIA_DRIVER_CAPABILITIES ?? '').split(',');
+  if (!capabilities.includes('graphics') && !capabilities.includes('all'))
+    problems.push(
+      `${DOCKERFILE_GPU}: NVIDIA_DRIVER_CAPABILITIES lacks graphics (the driver's Vulkan ICD is mounted only with it)`,
+    );
+  if (env.FILTERSCOPE_BACKEND !== 'webgpu')
+    problems.push(
+      `${DOCKERFILE_GPU}: FILTERSCOPE_BACKEND is ${env.FILTERSCOPE_BACKEND}, not webgpu`,
+    );
+  const build = stages.find((s) => s.name === 'build');
+  if (build && runs(build, /rm -rf[^&]*node_modules\/webgpu(\s|$)/))
+    problems.push(`${DOCKERFILE_GPU}: the build removes node_modules/webgpu`);
+  if (build && !runs(build, /dawn\.node/))
+    problems.push(
+      `${DOCKERFILE_GPU}: the build does not check that dawn.node stays for this platform`,
+    );
+  return problems;
+};
 
 const CHECKS: Readonly<Record<string, Check>> = {
   'base images have pinned tags': checkPinnedImages,
@@ -785,6 +835,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'the HEALTHCHECK asks /readyz with node': checkHealthcheck,
   'the runtime stage holds what the server reads, as a non-root user': checkRuntimeStage,
   'compose wires postgres, api and a GPU worker': checkCompose,
+  'the GPU image runs webgpu on Vulkan without CUDA': checkWebgpuImage,
   '.dockerignore keeps local state out of the context': checkDockerignore,
 };
 
@@ -852,7 +903,8 @@ describe('the container files', () => {
  */
 const MUTATIONS = String.raw`
 checkPinnedImages | docker/Dockerfile | FROM node:20.20.2-bookworm-slim AS build | FROM node AS build | FROM node has no tag
-checkPinnedImages | docker/Dockerfile.gpu | FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04\n | FROM nvidia/cuda:latest\n | FROM nvidia/cuda:latest uses the tag latest
+checkPinnedImages | docker/Dockerfile.cuda | FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04\n | FROM nvidia/cuda:latest\n | FROM nvidia/cuda:latest uses the tag latest
+checkPinnedImages | docker/Dockerfile.gpu | FROM node:20.20.2-bookworm-slim\n | FROM node:latest\n | FROM node:latest uses the tag latest
 checkPinnedImages | docker/compose.yaml | image: postgres:15 | image: postgres | service postgres: image postgres has no tag
 checkCopySources | docker/Dockerfile | COPY migrations ./migrations | COPY migration ./migrations | COPY migration: no such path in the repository
 checkCopySources | .dockerignore | bench/out\n | bench/out\nmigrations/meta\n | COPY migrations: .dockerignore leaves out migrations/meta/
@@ -865,8 +917,9 @@ checkCommands | docker/Dockerfile.gpu | CMD ["node", "dist/main.js", "worker"] |
 checkEnvironment | docker/Dockerfile | FILTERSCOPE_HOME=/var/lib/filterscope | FILTERSCOPE_HOMEDIR=/var/lib/filterscope | FILTERSCOPE_HOMEDIR is not a variable filterscope reads
 checkEnvironment | docker/Dockerfile | PORT=4000 | PORT=http | PORT="http" is invalid
 checkEnvironment | docker/compose.yaml | FILTERSCOPE_RUNNERS: '0' | FILTERSCOPE_RUNNERS: 'none' | service api: FILTERSCOPE_RUNNERS="none" is invalid
-checkEnvironment | docker/compose.yaml | FILTERSCOPE_BACKEND: tensorflow-gpu | FILTERSCOPE_BACKEND: cuda | service worker: FILTERSCOPE_BACKEND="cuda" is invalid
-checkEnvironment | docker/Dockerfile.gpu | FILTERSCOPE_BACKEND=tensorflow-gpu | FILTERSCOPE_BACKEND=gpu | FILTERSCOPE_BACKEND="gpu" is invalid
+checkEnvironment | docker/compose.yaml | FILTERSCOPE_BACKEND: webgpu | FILTERSCOPE_BACKEND: cuda | service worker: FILTERSCOPE_BACKEND="cuda" is invalid
+checkEnvironment | docker/Dockerfile.gpu | FILTERSCOPE_BACKEND=webgpu | FILTERSCOPE_BACKEND=gpu | FILTERSCOPE_BACKEND="gpu" is invalid
+checkEnvironment | docker/Dockerfile.cuda | FILTERSCOPE_BACKEND=tensorflow-gpu | FILTERSCOPE_BACKEND=cuda | FILTERSCOPE_BACKEND="cuda" is invalid
 checkHealthcheck | docker/Dockerfile | /readyz' | /healthz' | HEALTHCHECK does not ask /readyz
 checkHealthcheck | docker/Dockerfile | CMD ["node", "-e", "fetch( | CMD ["curl", "-e", "fetch( | HEALTHCHECK runs curl
 checkHealthcheck | docker/Dockerfile | HEALTHCHECK --interval | # HEALTHCHECK --interval | the serve image has no HEALTHCHECK
@@ -876,7 +929,9 @@ checkRuntimeStage | docker/Dockerfile | USER node | USER root | the runtime stag
 checkRuntimeStage | docker/Dockerfile.gpu |     && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \\n |  | node_modules comes with the dev dependencies
 checkRuntimeStage | docker/Dockerfile | EXPOSE 4000 | EXPOSE 8080 | PORT 4000 is not EXPOSEd
 checkCompose | docker/compose.yaml | driver: nvidia | driver: amd | worker: reserves no NVIDIA GPU
-checkCompose | docker/compose.yaml | capabilities: [gpu] | capabilities: [utility] | worker: reserves no NVIDIA GPU
+checkCompose | docker/compose.yaml | capabilities: [gpu, compute, utility, graphics] | capabilities: [gpu, compute, utility] | worker: no graphics capability
+checkCompose | docker/compose.yaml | FILTERSCOPE_BACKEND: webgpu | FILTERSCOPE_BACKEND: wasm | worker: FILTERSCOPE_BACKEND is not webgpu
+checkCompose | docker/compose.yaml | capabilities: [gpu, compute, utility, graphics] | capabilities: [utility, graphics] | worker: reserves no NVIDIA GPU
 checkCompose | docker/compose.yaml |               count: 1\n |               count: 0\n | worker: reserves no NVIDIA GPU
 checkCompose | docker/compose.yaml | postgres:\n        condition: service_healthy | postgres:\n        condition: service_started | api: does not wait for a healthy postgres
 checkCompose | docker/compose.yaml | api:\n        condition: service_healthy | api:\n        condition: service_started | worker: does not wait for a healthy (migrated) api
@@ -884,7 +939,7 @@ checkCompose | docker/compose.yaml | test: ['CMD-SHELL', 'pg_isready -U filtersc
 checkCompose | docker/compose.yaml | HOST: 0.0.0.0 | HOST: 127.0.0.1 | api: HOST is 127.0.0.1, not 0.0.0.0
 checkCompose | docker/compose.yaml | FILTERSCOPE_API_KEYS: \${FILTERSCOPE_API_KEYS:? | FILTERSCOPE_API_KEYS: \${FILTERSCOPE_API_KEYS:- | api: FILTERSCOPE_API_KEYS must be \${FILTERSCOPE_API_KEYS:?message}
 checkCompose | docker/compose.yaml | FILTERSCOPE_RUNNERS: '0' | FILTERSCOPE_RUNNERS: '2' | api: FILTERSCOPE_RUNNERS is not 0
-checkCompose | docker/compose.yaml | dockerfile: docker/Dockerfile.gpu | dockerfile: docker/Dockerfile.cuda | docker/Dockerfile.cuda
+checkCompose | docker/compose.yaml | dockerfile: docker/Dockerfile.gpu | dockerfile: docker/Dockerfile.nvidia | docker/Dockerfile.nvidia
 checkCompose | docker/compose.yaml | context: ..\n      dockerfile: docker/Dockerfile\n | context: .\n      dockerfile: Dockerfile\n | is not the repository root
 checkCompose | docker/compose.yaml | @postgres:5432 | @db:5432 | does not match the postgres service
 checkCompose | docker/compose.yaml |     ports:\n      - '4000:4000'\n |  | api: container port 4000 is not published
@@ -892,6 +947,12 @@ checkCompose | docker/compose.yaml |       - datasets:/data:ro\n    deploy: |   
 checkCompose | docker/compose.yaml |       - pgdata:/var/lib/postgresql/data\n |  | postgres: its data is in no volume
 checkDockerignore | .dockerignore | \nnode_modules\n | \n | node_modules goes into the build context
 checkDockerignore | .dockerignore | **/.env\n |  | docker/.env goes into the build context
+checkDockerignore | .dockerignore | \n.gpu-check\n | \n | .gpu-check goes into the build context
+checkWebgpuImage | docker/Dockerfile.gpu |        libvulkan1 libglvnd0 | libglvnd0 | does not install libvulkan1
+checkWebgpuImage | docker/Dockerfile.gpu | NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics | NVIDIA_DRIVER_CAPABILITIES=compute,utility | NVIDIA_DRIVER_CAPABILITIES lacks graphics
+checkWebgpuImage | docker/Dockerfile.gpu | FROM node:20.20.2-bookworm-slim\n# libvulkan1 | FROM nvidia/cuda:12.4.1-base-ubuntu22.04\n# libvulkan1 | a CUDA base image
+checkWebgpuImage | docker/Dockerfile.gpu |     && rm -rf node_modules/@tensorflow/tfjs-node node_modules/@tensorflow/tfjs-node-gpu \ |     && rm -rf node_modules/webgpu \ | the build removes node_modules/webgpu
+checkWebgpuImage | docker/Dockerfile.gpu |     && test -f "node_modules/webgpu/dist/$keep/dawn.node" \\n |  | does not check that dawn.node stays
 `
   .split('\n')
   .filter((line) => line.trim() !== '')

@@ -169,7 +169,7 @@ export class TrainingRun extends Node {
   keepCheckpoints!: number;
   @Field(() => String, {
     nullable: true,
-    description: '`tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`.',
+    description: '`tensorflow-gpu`, `webgpu`, `tensorflow`, `wasm` or `cpu`.',
   })
   backend!: string | null;
   @Field(() => String, { nullable: true }) device!: string | null;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchNormGradConfig } from './batch-norm-grad.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { restoreStockBatchNormGradient, useClosedFormBatchNormGradient } from './gradients.js';
 import { meanConfig, sumConfig } from './reduce-leading.js';
 import { WASM } from './scope.js';
 
@@ -17,7 +17,6 @@ import { WASM } from './scope.js';
 interface Installed {
   /** The stock config each of our kernels replaced; null where there was none. */
   readonly kernels: ReadonlyMap<string, tf.KernelConfig | null>;
-  readonly gradient: tf.GradConfig;
 }
 
 let installed: Installed | null = null;
@@ -38,8 +37,6 @@ export function registerWasmTrainingKernels(): void {
     }
     return config;
   };
-  const stockGradient = tf.getGradient(tf.FusedBatchNorm);
-  if (!stockGradient) throw new Error('tfjs has no FusedBatchNorm gradient to replace');
   const ours: tf.KernelConfig[] = [
     conv2DBackpropFilterConfig,
     conv2DBackpropInputConfig,
@@ -57,8 +54,8 @@ export function registerWasmTrainingKernels(): void {
       disposeFunc: config.disposeFunc ?? existing?.disposeFunc,
     });
   }
-  tf.registerGradient(batchNormGradConfig(stockGradient));
-  installed = { kernels: replaced, gradient: stockGradient };
+  useClosedFormBatchNormGradient();
+  installed = { kernels: replaced };
 }
 
 /**
@@ -71,7 +68,7 @@ export function unregisterWasmTrainingKernels(): void {
     tf.unregisterKernel(name, WASM);
     if (original) tf.registerKernel(original);
   }
-  tf.registerGradient(installed.gradient);
+  restoreStockBatchNormGradient();
   installed = null;
 }
 

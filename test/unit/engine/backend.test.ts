@@ -38,12 +38,14 @@ afterEach(() => {
 });
 
 describe('initBackend', () => {
-  it('falls back from the native backends to multi-threaded wasm under auto, listing why', async () => {
+  it('falls back from the GPU and native backends to multi-threaded wasm under auto, listing why', async () => {
     const info = await initBackend('auto', withoutNative, { log: () => undefined });
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.skipped).toEqual([
       "tensorflow-gpu: Cannot find module '@tensorflow/tfjs-node-gpu'",
+      // This machine has no GPU (webgpu.test.ts covers a GPU device that webgpu cannot use).
+      'webgpu: no GPU device (/dev/nvidia*, /dev/dri/renderD*)',
       "tensorflow: Cannot find module '@tensorflow/tfjs-node'",
     ]);
     // Default: one thread per core (2 on the reference machine), at most 8.

@@ -213,7 +213,7 @@ describe('serveEngine', () => {
       'a bad FILTERSCOPE_BACKEND',
       'gpu',
       fakes(),
-      'FILTERSCOPE_BACKEND must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "gpu"',
+      'FILTERSCOPE_BACKEND must be one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu, got "gpu"',
       false,
     ],
     [
