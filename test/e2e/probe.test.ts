@@ -60,6 +60,10 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     layer: string | null;
     successRate: number | null;
     filterIndices: number[] | null;
+    split: string | null;
+    done: number | null;
+    total: number | null;
+    imagesPerSecond: number | null;
     filters:
       | { index: number; signal: number; noise: number; snr: number | null; ablation: number }[]
       | null;
@@ -94,27 +98,44 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     );
     const progress = await collect<ProbeEvent>(
       t.ws(),
-      `subscription($p: ID!) { probeProgress(probeId: $p) { sequence type status layer successRate filterIndices filters { index signal noise snr ablation } } }`,
+      `subscription($p: ID!) { probeProgress(probeId: $p) { sequence type status layer successRate filterIndices filters { index signal noise snr ablation }
+        split done total imagesPerSecond } }`,
       { p: probeId },
     );
     expect(progress.errors).toEqual([]);
     expect(progress.items.at(-1)?.status).toBe('SUCCEEDED');
     const layerSR = progress.items.filter((e) => e.type === 'LAYER_SR');
     expect(layerSR.map((e) => e.layer)).toEqual(['conv1', 'conv2', 'conv3', 'conv4']);
+    // The frozen pass shows its progress: each split ends at its total, with a speed.
+    const features = progress.items.filter((e) => e.type === 'FEATURES');
+    for (const split of ['train', 'test']) {
+      const last = features.filter((e) => e.split === split).at(-1);
+      expect(last).toMatchObject({ done: last?.total, imagesPerSecond: expect.any(Number) });
+      expect(last!.total).toBeGreaterThan(0);
+    }
 
     const stored = await t.gql<{
       probe: {
         status: string;
         backend: string | null;
         device: string | null;
+        timings: Record<string, number | string> | null;
         layers: ({
           layerName: string;
           successRate: number;
+          snr: number | null;
+          replicates: {
+            replicates: number;
+            successRate: { mean: number; std: number; values: number[] };
+            snr: { mean: number | null; values: (number | null)[] };
+          } | null;
           filters: { totalCount: number; nodes: Filter[] };
         } & Record<string, unknown>)[];
       };
     }>(
-      `query($p: ID!) { probe(id: $p) { status backend device layers { ${LAYER_FIELDS}
+      `query($p: ID!) { probe(id: $p) { status backend device
+        timings { featuresSeconds headsSeconds phase3Seconds afccSeconds frozenPath featureStore }
+        layers { ${LAYER_FIELDS} replicates { replicates successRate { mean std values } snr { mean values } }
         filters(first: 200) { totalCount nodes { index snr signal noise ablation preferredLabel clusters { labels names } correlation { size rows base64 } } } } } }`,
       { p: probeId },
     );
@@ -125,7 +146,18 @@ describe.each(databaseKinds())('probing on %s', (kind) => {
     for (const l of layers) {
       const streamed = layerSR.find((e) => e.layer === l.layerName)!;
       expect(l.successRate).toBe(streamed.successRate);
+      // Three replicate heads by default; the layer's SR is their mean (docs/METHOD.md#replicates).
+      const r = l.replicates!;
+      expect(r.replicates).toBe(3);
+      expect(r.successRate.values).toHaveLength(3);
+      expect(l.successRate).toBeCloseTo(r.successRate.mean, 10);
+      expect(r.successRate.std).toBeGreaterThanOrEqual(0);
     }
+    // Where the time went: every part measured, and the path the frozen pass took.
+    const timings = stored.data!.probe.timings!;
+    for (const part of ['featuresSeconds', 'headsSeconds', 'phase3Seconds', 'afccSeconds'])
+      expect(timings[part]).toBeGreaterThanOrEqual(0);
+    expect(timings).toMatchObject({ frozenPath: expect.any(String), featureStore: 'memory' });
     // The deepest probed layer reads the labels better than the first (METHOD.md claim 1).
     console.log(
       `probe SR per layer: ${layers.map((l) => `${l.layerName} ${l.successRate}`).join(', ')}`,
