@@ -51,6 +51,8 @@ export interface RunEvents {
     readonly batch: number;
     readonly batches: number;
     readonly loss: number;
+    /** Training images a second since the previous step of the same attempt (absent for its first). */
+    readonly imagesPerSecond?: number;
   };
   /** An epoch's metrics, committed with its checkpoint. */
   readonly epoch: EpochMetrics;

@@ -41,7 +41,7 @@ export interface TrainOptions {
   readonly resumeFrom?: Uint8Array | null;
   /** Checked between batches; when aborted, training stops and `cancelled` is posted. */
   readonly signal?: CancelSignal;
-  /** Least time between two `step` messages, ms; default 1000 (0: every batch). */
+  /** Least time between two `step` messages, ms, besides each epoch's last batch; default 1000 (0: every batch). */
   readonly stepIntervalMs?: number;
   /** Reported in `started`; defaults to tfjs' current backend name. */
   readonly backend?: { readonly name: string; readonly device: string; readonly threads: number };
@@ -212,8 +212,9 @@ async function trainEpoch(run: EpochRun, e: number): Promise<EpochMetrics | null
         tf.dispose([lossSum, correctSum]);
         [lossSum, correctSum] = [nextLoss as tf.Scalar, nextCorrect as tf.Scalar];
         const now = performance.now();
-        // Reading the loss waits for the device, so only when a message is due.
-        if (now - run.steps.last >= run.steps.intervalMs) {
+        // Reading the loss waits for the device, so only when a message is due: once an
+        // interval, and at each epoch's last batch so that every epoch has a stored step.
+        if (now - run.steps.last >= run.steps.intervalMs || b === batchCount - 1) {
           run.steps.last = now;
           const value = (await loss.data())[0] as number;
           if (!Number.isFinite(value)) throw divergence(e, b, value);

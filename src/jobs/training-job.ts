@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import {
   MessageType,
   type CheckpointMessage,
@@ -7,6 +7,7 @@ import {
   type InboundMessage,
   type OutboundMessage,
   type StartedMessage,
+  type StepMessage,
 } from '../contract/protocol.js';
 import { appendEvent } from '../events/bus.js';
 import { runTopic } from '../contract/events.js';
@@ -14,6 +15,7 @@ import type { Store } from '../store/db.js';
 import {
   architectures,
   runMetrics,
+  runSteps,
   trainingRuns,
   type JobRow,
   type TrainingRunRow,
@@ -94,6 +96,9 @@ class TrainingRecorder {
   /** Epoch metrics waiting for their checkpoint (they are committed together). */
   private readonly pending = new Map<number, EpochMetrics>();
   private readonly runId: number;
+  /** Training examples per epoch (from `started`), and the last step's time and images trained. */
+  private trainExamples = 0;
+  private lastStep: { readonly at: number; readonly images: number } | null = null;
 
   constructor(
     private readonly store: Store,
@@ -111,14 +116,7 @@ class TrainingRecorder {
         await this.started(message);
         return null;
       case MessageType.Step:
-        await this.store.db.transaction((tx) =>
-          appendEvent(tx, runTopic(this.runId), 'step', {
-            epoch: message.epoch,
-            batch: message.batch,
-            batches: message.batches,
-            loss: message.loss,
-          }),
-        );
+        await this.step(message);
         return null;
       case MessageType.Epoch:
         this.pending.set(message.epoch, message.metrics);
@@ -140,7 +138,51 @@ class TrainingRecorder {
     }
   }
 
+  /** Stores the step (its number counted from the run's start) with its event. */
+  private async step(message: StepMessage): Promise<void> {
+    const step = (message.epoch - 1) * message.batches + message.batch;
+    const images = imagesTrained(message, this.trainExamples);
+    const now = performance.now();
+    const last = this.lastStep;
+    const imagesPerSecond =
+      last && now > last.at && images > last.images
+        ? ((images - last.images) * 1000) / (now - last.at)
+        : null;
+    this.lastStep = { at: now, images };
+    const row = {
+      runId: this.runId,
+      step,
+      epoch: message.epoch,
+      batch: message.batch,
+      loss: message.loss,
+      imagesPerSecond,
+    };
+    await this.store.db.transaction(async (tx) => {
+      await tx
+        .insert(runSteps)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [runSteps.runId, runSteps.step],
+          set: { loss: row.loss, imagesPerSecond, recordedAt: new Date() },
+        });
+      await appendEvent(tx, runTopic(this.runId), 'step', {
+        epoch: message.epoch,
+        batch: message.batch,
+        batches: message.batches,
+        loss: message.loss,
+        ...(imagesPerSecond === null ? {} : { imagesPerSecond }),
+      });
+    });
+  }
+
   private async started(message: StartedMessage): Promise<void> {
+    this.trainExamples = message.trainExamples;
+    // Steps after the checkpoint resumed from are trained again: the old ones go.
+    await this.store.db
+      .delete(runSteps)
+      .where(
+        and(eq(runSteps.runId, this.runId), gt(runSteps.epoch, message.resumedFromEpoch ?? 0)),
+      );
     const fields = {
       backend: message.backend,
       device: message.device,
@@ -229,4 +271,10 @@ class TrainingRecorder {
       return 'succeeded';
     });
   }
+}
+
+/** Training images done when `message`'s batch ended (its epoch's earlier ones included). */
+function imagesTrained(message: StepMessage, trainExamples: number): number {
+  const perBatch = trainExamples / message.batches;
+  return (message.epoch - 1) * trainExamples + Math.min(trainExamples, message.batch * perBatch);
 }

@@ -111,6 +111,8 @@ export class ImportService {
         .insert(trainingRuns)
         .values({
           architectureId: arch.id,
+          // The import's name (its architecture's) titles the run; `updateRun` may change it.
+          name: job.name,
           dataset: job.dataset.name,
           datasetOptions: job.dataset.options,
           origin: 'IMPORTED',

@@ -18,7 +18,7 @@ import {
   type FilterResultRow,
 } from '../../store/schema/index.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
-import { badInput, checkRange, notFound } from '../errors.js';
+import { badInput, checkRange, notFound, shorten } from '../errors.js';
 import { toConnection, toPage, type ConnectionShape } from '../relay/connection.js';
 import { decodeIntId, toGlobalId } from '../relay/global-id.js';
 import { Cluster, CorrelationMatrix, FilterResult } from './filter.type.js';
@@ -44,6 +44,10 @@ export interface FilterQuery extends FilterParams {
   readonly after?: string | null;
   readonly minSnr?: number | null;
   readonly label?: number | null;
+  /** A label's name (any case) or index: filters with a cluster holding it. */
+  readonly clusterLabel?: string | null;
+  /** true: only silent filters (scale < minScale); false: none of them. */
+  readonly silent?: boolean | null;
 }
 
 /** What turning a stored filter into a FilterResult needs of its layer. */
@@ -83,6 +87,23 @@ function checkParams(query: Partial<FilterParams>): FilterParams {
   return { threshold, minScale, normalization };
 }
 
+/**
+ * The index of a label named `text` (its name in any case, or its index); BAD_USER_INPUT naming
+ * `clusterLabel` and listing the names otherwise.
+ */
+function labelIndex(text: string, names: readonly string[]): number {
+  const wanted = text.trim().toLowerCase();
+  const byName = names.findIndex((name) => name.toLowerCase() === wanted);
+  if (byName >= 0) return byName;
+  const index = /^[0-9]{1,5}$/.test(wanted) ? Number(wanted) : NaN;
+  if (index < names.length) return index;
+  throw badInput(
+    'clusterLabel',
+    text,
+    `is neither a label name nor an index of this dataset (0-${names.length - 1}: ${shorten(names.join(', '))})`,
+  );
+}
+
 /** Filter results (phase 3): pages, exports, the live stream, and one filter by id. */
 export class FilterService {
   constructor(
@@ -117,11 +138,24 @@ export class FilterService {
     const params = checkParams(query);
     checkRange('minSnr', query.minSnr, { min: -Infinity, max: Infinity });
     checkRange('label', query.label, { min: 0, max: 10_000, integer: true });
+    const context = {
+      layerName: layer.layerName,
+      labelNames: await this.labelNames(layer.probeKey),
+    };
     const conditions: SQL[] = [eq(filterResults.layerProbeId, layer.key)];
     if (query.minSnr !== undefined && query.minSnr !== null)
       conditions.push(gte(filterResults.snr, query.minSnr));
     if (query.label !== undefined && query.label !== null)
       conditions.push(eq(filterResults.preferredLabel, query.label));
+    if (query.clusterLabel !== undefined && query.clusterLabel !== null) {
+      const label = labelIndex(query.clusterLabel, context.labelNames);
+      // jsonb containment: some cluster (an array of label indices) holds `label`.
+      conditions.push(sql`${filterResults.clusters} @> ${JSON.stringify([[label]])}::jsonb`);
+    }
+    const silent = sql`(${filterResults.scale} < ${params.minScale})`;
+    if (query.silent === true) conditions.push(silent);
+    if (query.silent === false) conditions.push(sql`not ${silent}`);
+    // Every order but INDEX puts silent filters last: their SNR and ablation mean little.
     const order: SQL[] = {
       [FilterOrder.INDEX]: [],
       // PostgreSQL puts nulls first in descending order; null SNRs (no noise) go last.
@@ -129,6 +163,7 @@ export class FilterService {
       [FilterOrder.ABLATION_DESC]: [desc(filterResults.ablation)],
       [FilterOrder.SCALE_DESC]: [desc(filterResults.scale)],
     }[query.orderBy];
+    if (query.orderBy !== FilterOrder.INDEX) order.unshift(sql`${silent} asc`);
     const rows = await this.store.db
       .select()
       .from(filterResults)
@@ -140,10 +175,6 @@ export class FilterService {
       .select({ n: count() })
       .from(filterResults)
       .where(and(...conditions));
-    const context = {
-      layerName: layer.layerName,
-      labelNames: await this.labelNames(layer.probeKey),
-    };
     return toConnection(
       rows.map((row, i) => ({ row, position: page.afterKey + i + 1 })),
       page,

@@ -129,14 +129,27 @@ export class LayerProbeResolver {
 
   @FieldResolver(() => FilterResultConnection, {
     description:
-      'Filters sorted and filtered by the metrics stored for the default parameters; `threshold`, `normalization` and `minScale` only change the values returned. `minSnr` leaves out null SNRs; `label` is the preferred label.',
+      'Filters sorted and filtered by the metrics stored for the default parameters; `threshold` and `normalization` only change the values returned. Every order but INDEX puts silent filters (scale < `minScale`) last. `minSnr` leaves out null SNRs; `label` is the preferred label; `clusterLabel` a label in any cluster.',
   })
   filters(
     @Root() layerProbe: LayerProbe,
     @Args() page: PageArgs,
     @Arg('orderBy', () => FilterOrder, { defaultValue: FilterOrder.INDEX }) orderBy: FilterOrder,
     @Arg('minSnr', () => Float, { nullable: true }) minSnr: number | null,
-    @Arg('label', () => Int, { nullable: true }) label: number | null,
+    @Arg('label', () => Int, { nullable: true, description: 'The preferred label (its index).' })
+    label: number | null,
+    @Arg('clusterLabel', () => String, {
+      nullable: true,
+      description:
+        "Filters with a cluster that holds this label: its name as the dataset says it (any case, e.g. `Sandal`) or its index. Stored clusters (default threshold and normalization). BAD_USER_INPUT lists the dataset's names.",
+    })
+    clusterLabel: string | null,
+    @Arg('silent', () => Boolean, {
+      nullable: true,
+      description:
+        'true: only silent filters (scale < minScale); false: leave them out; absent: all, silent ones last in every order but INDEX.',
+    })
+    silent: boolean | null,
     @Arg('threshold', () => Float, {
       defaultValue: 0.3,
       description:
@@ -160,6 +173,8 @@ export class LayerProbeResolver {
       orderBy,
       minSnr,
       label,
+      clusterLabel,
+      silent,
       threshold,
       normalization,
       minScale,

@@ -18,6 +18,11 @@ export class StepProgress {
   @Field(() => Int) batch!: number;
   @Field(() => Int) batches!: number;
   @Field(() => Float) loss!: number;
+  @Field(() => Float, {
+    nullable: true,
+    description: "Training images a second since the previous step (null for an attempt's first).",
+  })
+  imagesPerSecond!: number | null;
 }
 
 @ObjectType({ description: "An imported network's evaluation: test batches done." })
@@ -116,7 +121,9 @@ export class TrainingEvent {
         });
       }
       case 'step':
-        return Object.assign(base, { step: Object.assign(new StepProgress(), event.payload) });
+        return Object.assign(base, {
+          step: Object.assign(new StepProgress(), { imagesPerSecond: null }, event.payload),
+        });
       case 'epoch': {
         const metrics = EpochMetric.fromRow(event.payload);
         return Object.assign(base, { metrics, epoch: metrics.epoch });

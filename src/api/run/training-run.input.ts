@@ -1,4 +1,5 @@
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
+import { RunOrigin } from './import.type.js';
 import { Augmentation, RunStatus, ScheduleKind } from './training-run.type.js';
 
 @InputType()
@@ -98,6 +99,32 @@ export class StartTrainingInput {
     description: 'Attempts before the run fails, 1-10 (default 3).',
   })
   maxAttempts?: number;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'A title, at most 120 characters, one line.',
+  })
+  name?: string;
+
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'At most 20 tags, each 1-40 letters, digits and _ . : / = + - (starting with a letter or digit); duplicates dropped.',
+  })
+  tags?: string[];
+
+  @Field(() => String, { nullable: true, description: 'Free text, at most 10000 characters.' })
+  notes?: string;
+}
+
+@InputType({
+  description:
+    "A run's name, tags and notes; each field left out stays as it is (`tags` replaces the list). Same rules as in `startTraining`.",
+})
+export class UpdateRunInput {
+  @Field(() => String, { nullable: true }) name?: string;
+  @Field(() => [String], { nullable: true }) tags?: string[];
+  @Field(() => String, { nullable: true }) notes?: string;
 }
 
 @InputType()
@@ -107,4 +134,29 @@ export class RunFilter {
 
   @Field(() => ID, { nullable: true })
   architectureId?: string;
+
+  @Field(() => String, { nullable: true, description: 'Architecture name, exactly.' })
+  architecture?: string;
+
+  @Field(() => String, { nullable: true, description: 'Dataset name, exactly.' })
+  dataset?: string;
+
+  @Field(() => RunOrigin, { nullable: true })
+  origin?: RunOrigin;
+
+  @Field(() => String, { nullable: true, description: 'Runs carrying this tag (exactly).' })
+  tag?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Runs whose name contains this text, ignoring case.',
+  })
+  name?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Runs whose name, a tag, the architecture name or the dataset contains this text, ignoring case; or whose id or number is this text.',
+  })
+  search?: string;
 }

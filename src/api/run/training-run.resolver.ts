@@ -19,7 +19,9 @@ import { PageArgs, toPage, type ConnectionShape } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
 import type { GraphQLContext } from '../context.js';
 import { mustExist } from '../lookup.js';
-import { RunFilter, StartTrainingInput } from './training-run.input.js';
+import { runQuery } from './run-query.js';
+import { RunStep } from './run-step.type.js';
+import { RunFilter, StartTrainingInput, UpdateRunInput } from './training-run.input.js';
 import type { TrainingRunService } from './training-run.service.js';
 import { RunUpdate, TrainingEvent } from './training-event.type.js';
 import { EpochMetric, TrainingRun, TrainingRunConnection } from './training-run.type.js';
@@ -55,12 +57,7 @@ export class TrainingRunResolver {
     @Args() page: PageArgs,
     @Arg('filter', () => RunFilter, { nullable: true }) filter?: RunFilter,
   ): Promise<ConnectionShape<TrainingRun>> {
-    return this.service.findMany(toPage(page), {
-      status: filter?.status,
-      architectureKey: filter?.architectureId
-        ? decodeIntId(filter.architectureId, 'Architecture', 'filter.architectureId')
-        : undefined,
-    });
+    return this.service.findMany(toPage(page), runQuery(filter));
   }
 
   @FieldResolver(() => Architecture)
@@ -81,6 +78,28 @@ export class TrainingRunResolver {
     @Arg('downsample', () => Int, { nullable: true }) downsample?: number,
   ): Promise<EpochMetric[]> {
     return this.service.metrics(run.key, downsample);
+  }
+
+  @FieldResolver(() => [RunStep], {
+    description:
+      'Stored training batches in order (at most one a second, and the last of each epoch); with `downsample: N`, at most N keeping the first, the last and each extreme loss.',
+  })
+  steps(
+    @Root() run: TrainingRun,
+    @Arg('downsample', () => Int, { nullable: true }) downsample?: number,
+  ): Promise<RunStep[]> {
+    return this.service.steps(run.key, downsample);
+  }
+
+  @Mutation(() => TrainingRun, {
+    description:
+      "Sets a run's name, tags and notes (write key); fields left out stay. BAD_USER_INPUT names the field; NOT_FOUND for an unknown run.",
+  })
+  updateRun(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateRunInput) input: UpdateRunInput,
+  ): Promise<TrainingRun> {
+    return this.service.update(id, input);
   }
 
   @Mutation(() => TrainingRun, {

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, lt } from 'drizzle-orm';
 import { downsampleIndices } from '../../analysis/downsample.js';
 import {
   RUNS_TOPIC,
@@ -8,14 +8,14 @@ import {
   type StoredEvent,
 } from '../../contract/events.js';
 import { resolveHyperparameters } from '../../contract/hyperparameters.js';
-import { isFinal, type RunStatus } from '../../contract/status.js';
+import { isFinal } from '../../contract/status.js';
 import { appendEvent, type EventBus } from '../../events/bus.js';
 import { loadLatestCheckpoint } from '../../jobs/checkpoint-store.js';
 import { recordRunStatus } from '../../jobs/status.js';
 import { exportInThread } from '../../interop/export-session.js';
 import type { ModelFormat } from '../../contract/imports.js';
 import type { Store } from '../../store/db.js';
-import { architectures, runMetrics, trainingRuns } from '../../store/schema/index.js';
+import { architectures, runMetrics, runSteps, trainingRuns } from '../../store/schema/index.js';
 import { cancelSubject } from '../cancel.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
 import { enqueueLaunch } from '../enqueue.js';
@@ -23,7 +23,10 @@ import { badInput, checkRange, conflict, enteringContract, notFound } from '../e
 import { followTopic } from '../stream.js';
 import { toConnection, type ConnectionShape, type Page } from '../relay/connection.js';
 import { decodeIntId } from '../relay/global-id.js';
-import type { StartTrainingInput } from './training-run.input.js';
+import { runConditions, type RunQuery } from './run-filter.js';
+import { checkRunLabels } from './run-labels.js';
+import { RunStep } from './run-step.type.js';
+import type { StartTrainingInput, UpdateRunInput } from './training-run.input.js';
 import { EpochMetric, TrainingRun } from './training-run.type.js';
 
 /** Training runs: validation, queueing, cancellation and reads. */
@@ -40,14 +43,8 @@ export class TrainingRunService {
     return row ? TrainingRun.fromRow(row) : null;
   }
 
-  async findMany(
-    page: Page,
-    filter: { status?: RunStatus; architectureKey?: number },
-  ): Promise<ConnectionShape<TrainingRun>> {
-    const conditions: SQL[] = [];
-    if (filter.status) conditions.push(eq(trainingRuns.status, filter.status));
-    if (filter.architectureKey)
-      conditions.push(eq(trainingRuns.architectureId, filter.architectureKey));
+  async findMany(page: Page, filter: RunQuery): Promise<ConnectionShape<TrainingRun>> {
+    const conditions = runConditions(this.store, filter);
     // Newest first: keys decrease, so the cursor bounds from above.
     const pageCondition = page.afterKey > 0 ? [lt(trainingRuns.id, page.afterKey)] : [];
     const rows = await this.store.db
@@ -82,6 +79,40 @@ export class TrainingRunService {
     return downsampleIndices(series, rows.length, downsample).map((i) =>
       EpochMetric.fromRow(rows[i]!),
     );
+  }
+
+  /** The run's stored training steps in order, or at most `downsample` keeping the extremes. */
+  async steps(runKey: number, downsample: number | null | undefined): Promise<RunStep[]> {
+    const rows = await this.store.db
+      .select()
+      .from(runSteps)
+      .where(eq(runSteps.runId, runKey))
+      .orderBy(asc(runSteps.step));
+    if (downsample === undefined || downsample === null) return rows.map(RunStep.fromRow);
+    if (!Number.isInteger(downsample) || downsample < 2)
+      throw badInput('downsample', downsample, 'must be an integer >= 2');
+    return downsampleIndices([rows.map((r) => r.loss)], rows.length, downsample).map((i) =>
+      RunStep.fromRow(rows[i]!),
+    );
+  }
+
+  /**
+   * Sets a run's name, tags and notes (each left out stays); NOT_FOUND for an unknown run,
+   * BAD_USER_INPUT naming `input.<field>` for a value `checkRunLabels` refuses.
+   */
+  async update(id: string, input: UpdateRunInput): Promise<TrainingRun> {
+    const key = decodeIntId(id, 'TrainingRun', 'id');
+    const labels = checkRunLabels(input, 'input');
+    const [row] =
+      Object.keys(labels).length === 0
+        ? await this.store.db.select().from(trainingRuns).where(eq(trainingRuns.id, key))
+        : await this.store.db
+            .update(trainingRuns)
+            .set(labels)
+            .where(eq(trainingRuns.id, key))
+            .returning();
+    if (!row) throw notFound('TrainingRun', id);
+    return TrainingRun.fromRow(row);
   }
 
   /** Validates everything, then stores the run and queues its job in one transaction. */
@@ -124,12 +155,14 @@ export class TrainingRunService {
     );
     checkRange('input.keepCheckpoints', input.keepCheckpoints, { min: 1, max: 20, integer: true });
     checkRange('input.maxAttempts', input.maxAttempts, { min: 1, max: 10, integer: true });
+    const runLabels = checkRunLabels(input, 'input');
 
     const row = await this.store.db.transaction(async (tx) => {
       const [run] = await tx
         .insert(trainingRuns)
         .values({
           architectureId: archKey,
+          ...runLabels,
           dataset: dataset.name,
           datasetOptions,
           hyperparameters: hp,

@@ -145,6 +145,11 @@ export class TrainingRun extends Node {
   architectureKey!: number;
 
   @Field(() => RunStatus) status!: RunStatus;
+  @Field({ description: "A researcher's title; empty when none was given (`updateRun` sets it)." })
+  name!: string;
+  @Field(() => [String], { description: 'Labels to find it by (`runs(filter: {tag})`).' })
+  tags!: string[];
+  @Field({ description: 'Free text; empty when none.' }) notes!: string;
   @Field({ description: 'Dataset name (see `datasets`).' }) dataset!: string;
   @Field(() => GraphQLJSONObject, {
     description:
@@ -193,6 +198,16 @@ export class TrainingRun extends Node {
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) startedAt!: Date | null;
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Seconds from start to finish; while it runs, to now; null before it starts. A run that was retried counts from its first start.',
+  })
+  get durationSeconds(): number | null {
+    if (!this.startedAt) return null;
+    const end = this.finishedAt ?? new Date();
+    return Math.max(0, (end.getTime() - this.startedAt.getTime()) / 1000);
+  }
 
   static fromRow(row: TrainingRunRow): TrainingRun {
     return Object.assign(new TrainingRun(), {
@@ -200,6 +215,9 @@ export class TrainingRun extends Node {
       key: row.id,
       architectureKey: row.architectureId,
       status: row.status as RunStatus,
+      name: row.name,
+      tags: [...row.tags],
+      notes: row.notes,
       dataset: row.dataset,
       datasetOptions:
         row.dataset === 'procedural'

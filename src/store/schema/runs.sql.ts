@@ -30,6 +30,10 @@ export const trainingRuns = pgTable(
     architectureId: integer('architecture_id')
       .notNull()
       .references(() => architectures.id, { onDelete: 'restrict' }),
+    /** A researcher's title, tags and notes (`updateRun` edits them); empty by default. */
+    name: text('name').notNull().default(''),
+    tags: jsonb('tags').$type<string[]>().notNull().default([]),
+    notes: text('notes').notNull().default(''),
     dataset: text('dataset').notNull(),
     datasetOptions: jsonb('dataset_options')
       .$type<DatasetOptions>()
@@ -63,6 +67,27 @@ export const trainingRuns = pgTable(
     index('training_runs_architecture').on(t.architectureId),
     index('training_runs_status').on(t.status),
   ],
+);
+
+/**
+ * Training batches as the engine reports them (at most one a second, and each epoch's last), so
+ * that a reload draws the same step-loss curve; `step` counts batches from the run's start.
+ */
+export const runSteps = pgTable(
+  'run_steps',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    step: integer('step').notNull(),
+    epoch: integer('epoch').notNull(),
+    batch: integer('batch').notNull(),
+    loss: doublePrecision('loss').notNull(),
+    /** Training images a second since the previous stored step of the same attempt; null for the first. */
+    imagesPerSecond: doublePrecision('images_per_second'),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.step] })],
 );
 
 /** One row per finished epoch of a run: the primary key makes every epoch appear exactly once. */
@@ -118,3 +143,4 @@ export const checkpointChunks = pgTable(
 
 export type TrainingRunRow = typeof trainingRuns.$inferSelect;
 export type RunMetricRow = typeof runMetrics.$inferSelect;
+export type RunStepRow = typeof runSteps.$inferSelect;

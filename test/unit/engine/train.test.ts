@@ -236,12 +236,16 @@ describe('train', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('rate-limits step messages', async () => {
+  it('rate-limits step messages to one per interval besides the last batch of each epoch', async () => {
     const port = recorder();
-    await train({ ...JOB, hyperparameters: { ...JOB.hyperparameters, epochs: 1 } }, DATA, port, {
+    await train({ ...JOB, hyperparameters: { ...JOB.hyperparameters, epochs: 2 } }, DATA, port, {
       stepIntervalMs: 60_000,
     });
-    expect(of(port.messages, MessageType.Step)).toHaveLength(0);
+    const steps = of(port.messages, MessageType.Step);
+    expect(steps.map((m) => [m.epoch, m.batch === m.batches])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
   });
 
   it('checks the job as a start message, naming the field', async () => {
