@@ -293,6 +293,9 @@ export class FilterService {
         size: C,
         labels: names,
         title: `${context.layerName} filter ${row.index}`,
+        threshold: params.threshold,
+        normalization: params.normalization,
+        silent: row.scale < params.minScale,
       }),
     });
   }

@@ -1,7 +1,24 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Arg, Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { Normalization } from '../../analysis/metrics.js';
 import { Connection } from '../relay/connection.js';
 import { Node } from '../relay/node.type.js';
 import { renderHeatmap } from './heatmap.js';
+
+export enum HeatmapView {
+  NORMALIZED = 'NORMALIZED',
+  RAW = 'RAW',
+}
+registerEnumType(HeatmapView, {
+  name: 'HeatmapView',
+  description: 'What a correlation matrix heatmap draws. See README.md#heatmaps.',
+  valuesConfig: {
+    NORMALIZED: {
+      description:
+        "The normalised matrix N (the normalization of the filter's parameters), a dot on each mark (N >= threshold) and an outline around each cluster, with the marks, signal, noise and SNR under it. See docs/METHOD.md#phase-3-one-filter-at-a-time.",
+    },
+    RAW: { description: 'The raw matrix M (logit units), as stored.' },
+  },
+});
 
 @ObjectType({
   description:
@@ -20,6 +37,10 @@ export class CorrelationMatrix {
   /** Raw values, float32 row-major. */
   values!: Float32Array;
   title!: string;
+  /** The parameters the filter's metrics were computed with (the NORMALIZED view uses them). */
+  threshold!: number;
+  normalization!: Normalization;
+  silent!: boolean;
 
   @Field(() => Int, { description: 'C, the number of labels.' }) size!: number;
   @Field(() => [String], { description: 'Label names, for rows and columns.' }) labels!: string[];
@@ -37,9 +58,22 @@ export class CorrelationMatrix {
     return bytes.toString('base64');
   }
 
-  @Field({ description: 'A standalone SVG heatmap (diverging colours about 0).' })
-  get svg(): string {
-    return renderHeatmap({ values: this.values, labels: this.labels, title: this.title });
+  @Field({
+    description:
+      "A standalone SVG heatmap (diverging colours about 0, label names on both axes, a colour legend). NORMALIZED (the default) shows N with its marks and clusters for the filter's threshold and normalization (those given to `LayerProbe.filters`, else METHOD.md's defaults); RAW shows M.",
+  })
+  svg(
+    @Arg('view', () => HeatmapView, { defaultValue: HeatmapView.NORMALIZED }) view: HeatmapView,
+  ): string {
+    return renderHeatmap({
+      values: this.values,
+      labels: this.labels,
+      title: this.title,
+      view,
+      threshold: this.threshold,
+      normalization: this.normalization,
+      silent: this.silent,
+    });
   }
 }
 

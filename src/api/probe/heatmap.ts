@@ -1,114 +1,144 @@
+import {
+  DEFAULT_NORMALIZATION,
+  DEFAULT_THRESHOLD,
+  filterMetrics,
+  maxAbs,
+  type Normalization,
+} from '../../analysis/metrics.js';
 import { escapeXml } from '../../xml.js';
+import { clusterBlocks, divergingColor, fmt, heatmapLegend, type Layout } from './heatmap-parts.js';
 /**
  * A correlation matrix as a standalone SVG heatmap: input (true) labels as rows, the averaged
- * output fields as columns, label names on both axes, and a diverging colour scale symmetric
- * about 0 (blue below, white at 0, red above) with its legend.
+ * output fields as columns, label names on both axes, a diverging colour scale symmetric about 0
+ * (blue below, white at 0, red above) with its legend.
+ *
+ * - `NORMALIZED` (the default) draws the normalised matrix N of docs/METHOD.md's phase 3, a dot on
+ *   every mark (N >= threshold) and an outline around each cluster's block of cells, the counts
+ *   that SNR is made of under the grid.
+ * - `RAW` draws the raw matrix M (logit units), as stored.
  */
 
+export type HeatmapView = 'NORMALIZED' | 'RAW';
+
 export interface HeatmapOptions {
-  /** `[C, C]` row-major. */
+  /** Raw `[C, C]` row-major. */
   readonly values: ArrayLike<number>;
   /** C names, for the rows and the columns. */
   readonly labels: readonly string[];
   readonly title: string;
+  /** Default `NORMALIZED`. */
+  readonly view?: HeatmapView;
+  /** Phase 3's parameters (METHOD.md defaults when left out). */
+  readonly threshold?: number;
+  readonly normalization?: Normalization;
+  /** The filter is silent (scale < minScale): said under the title. */
+  readonly silent?: boolean;
 }
 
-const CELL = 18;
-const CHAR = 6.5;
-const FONT = 11;
-const BLUE: readonly [number, number, number] = [33, 102, 172];
-const WHITE: readonly [number, number, number] = [247, 247, 247];
-const RED: readonly [number, number, number] = [178, 24, 43];
 /** Above this many labels, cells carry no tooltip (keeps the SVG small). */
 const MAX_TOOLTIP_LABELS = 32;
 
-const hex = (c: readonly number[]): string =>
-  `#${c.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;
+export { divergingColor };
 
-/** Diverging colour of `t` in [-1, 1]: blue at -1, white at 0, red at 1 (clamped; NaN white). */
-export function divergingColor(t: number): string {
-  const x = Number.isFinite(t) ? Math.max(-1, Math.min(1, t)) : 0;
-  const end = x < 0 ? BLUE : RED;
-  const a = Math.abs(x);
-  return hex(WHITE.map((w, i) => w + (end[i]! - w) * a));
+/** Cell side and font size: large for a few labels, smaller (still readable) for many. */
+function sizes(C: number): { cell: number; font: number } {
+  if (C <= 12) return { cell: 36, font: 14 };
+  if (C <= 24) return { cell: 26, font: 13 };
+  if (C <= 50) return { cell: 16, font: 11 };
+  return { cell: 10, font: 8 };
 }
 
-const fmt = (v: number): string =>
-  Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : 'NaN';
+function layoutOf(C: number, labels: readonly string[], minWidth: number, extra: number): Layout {
+  const { cell, font } = sizes(C);
+  const char = font * 0.6;
+  const longest = labels.reduce((m, l) => Math.max(m, l.length), 0);
+  const labelSpace = Math.ceil(longest * char) + 10;
+  const left = labelSpace + 30;
+  const top = 62 + labelSpace;
+  const grid = C * cell;
+  const legendWidth = Math.max(200, Math.min(320, grid));
+  const width = Math.max(left + grid + 20, left + legendWidth + 120, minWidth);
+  const height = top + grid + 70 + extra;
+  return { C, cell, font, left, top, grid, width, height, legendWidth };
+}
 
-export function renderHeatmap({ values, labels, title }: HeatmapOptions): string {
+/** The standalone SVG document. */
+export function renderHeatmap(options: HeatmapOptions): string {
+  const { values, labels, title } = options;
+  const view = options.view ?? 'NORMALIZED';
   const C = labels.length;
   if (values.length !== C * C) {
     throw new RangeError(`a heatmap of ${C} labels needs ${C * C} values, got ${values.length}`);
   }
-  let scale = 0;
-  for (let q = 0; q < values.length; q++) {
-    const v = Math.abs(values[q]!);
-    if (Number.isFinite(v) && v > scale) scale = v;
-  }
-  const longest = labels.reduce((m, l) => Math.max(m, l.length), 0);
-  const labelSpace = Math.ceil(longest * CHAR) + 10;
-  const left = labelSpace + 22;
-  const top = 34 + labelSpace + 6;
-  const grid = C * CELL;
-  const legendWidth = Math.max(120, Math.min(240, grid));
-  const width = Math.max(
-    left + grid + 16,
-    left + legendWidth + 60,
-    Math.ceil(title.length * 8) + 20,
+  const normalization = options.normalization ?? DEFAULT_NORMALIZATION;
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+  const metrics =
+    view === 'NORMALIZED' ? filterMetrics(values, { threshold, normalization }) : null;
+  const shown: ArrayLike<number> = metrics ? metrics.normalized : values;
+  const largest = maxAbs(shown);
+  // N of COLUMN_CENTERED and MAX tops out at 1: keep the scale at 1 so that filters compare.
+  const scale = metrics && normalization !== 'NONE' ? Math.max(1, largest) : largest;
+  const subtitle = metrics
+    ? `normalised matrix N (${normalization}); dot: a mark, N ≥ ${fmt(threshold)}; outline: a cluster`
+    : 'raw matrix M (logit units)';
+  const lay = layoutOf(
+    C,
+    labels,
+    Math.ceil(Math.max(title.length * 10.5, subtitle.length * 7.4)) + 20,
+    metrics ? 44 : 0,
   );
-  const height = top + grid + 64;
-  const tooltips = C <= MAX_TOOLTIP_LABELS;
+  const { cell, font, left, top, grid, width, height } = lay;
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${font}" class="heatmap ${view.toLowerCase()}">`,
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${left + grid / 2}" y="40" text-anchor="middle">output field (mean over the label's images)</text>`,
-    `<text transform="translate(14 ${top + grid / 2}) rotate(-90)" text-anchor="middle">input label</text>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="${width / 2}" y="42" text-anchor="middle" font-size="13">${escapeXml(subtitle)}${options.silent ? ' (silent filter)' : ''}</text>`,
+    `<text x="${Math.max(left + grid / 2, 190)}" y="60" text-anchor="middle" font-size="13">output field (mean over the input label's images)</text>`,
+    `<text transform="translate(16 ${top + grid / 2}) rotate(-90)" text-anchor="middle" font-size="13">input (true) label</text>`,
   );
   out.push('<g class="columns">');
   labels.forEach((name, j) => {
-    const x = left + j * CELL + CELL / 2 + 4;
-    out.push(`<text transform="translate(${x} ${top - 4}) rotate(-90)">${escapeXml(name)}</text>`);
+    const x = left + j * cell + cell / 2 + font / 3;
+    out.push(`<text transform="translate(${x} ${top - 6}) rotate(-90)">${escapeXml(name)}</text>`);
   });
   out.push('</g>', '<g class="rows">');
   labels.forEach((name, i) => {
-    const y = top + i * CELL + CELL / 2 + 4;
-    out.push(`<text x="${left - 4}" y="${y}" text-anchor="end">${escapeXml(name)}</text>`);
+    const y = top + i * cell + cell / 2 + font / 3;
+    out.push(`<text x="${left - 6}" y="${y}" text-anchor="end">${escapeXml(name)}</text>`);
   });
   out.push('</g>', '<g class="cells">');
+  const tooltips = C <= MAX_TOOLTIP_LABELS;
   for (let i = 0; i < C; i++) {
     for (let j = 0; j < C; j++) {
-      const v = values[i * C + j]!;
+      const v = shown[i * C + j]!;
       const fill = divergingColor(scale > 0 ? v / scale : 0);
-      const rect = `<rect x="${left + j * CELL}" y="${top + i * CELL}" width="${CELL}" height="${CELL}" fill="${fill}"`;
-      out.push(
-        tooltips
-          ? `${rect}><title>${escapeXml(`${labels[i]} → ${labels[j]}: ${fmt(v)}`)}</title></rect>`
-          : `${rect}/>`,
-      );
+      const rect = `<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${fill}"`;
+      const tip = metrics
+        ? `${labels[i]} → ${labels[j]}: N ${fmt(v)}, raw ${fmt(values[i * C + j]!)}${metrics.marks[i * C + j] ? ' (mark)' : ''}`
+        : `${labels[i]} → ${labels[j]}: ${fmt(v)}`;
+      out.push(tooltips ? `${rect}><title>${escapeXml(tip)}</title></rect>` : `${rect}/>`);
     }
   }
   out.push(
     '</g>',
     `<rect x="${left}" y="${top}" width="${grid}" height="${grid}" fill="none" stroke="#888888"/>`,
   );
-  // Legend: -scale .. 0 .. +scale.
-  const ly = top + grid + 20;
-  out.push(
-    '<defs><linearGradient id="diverging" x1="0" x2="1" y1="0" y2="0">',
-    `<stop offset="0" stop-color="${divergingColor(-1)}"/>`,
-    `<stop offset="0.5" stop-color="${divergingColor(0)}"/>`,
-    `<stop offset="1" stop-color="${divergingColor(1)}"/>`,
-    '</linearGradient></defs>',
-    `<rect x="${left}" y="${ly}" width="${legendWidth}" height="10" fill="url(#diverging)" stroke="#888888"/>`,
-    `<text x="${left}" y="${ly + 24}" text-anchor="middle">${fmt(-scale)}</text>`,
-    `<text x="${left + legendWidth / 2}" y="${ly + 24}" text-anchor="middle">0</text>`,
-    `<text x="${left + legendWidth}" y="${ly + 24}" text-anchor="middle">${fmt(scale)}</text>`,
-    '</svg>',
-  );
+  if (metrics) {
+    out.push('<g class="marks">');
+    const r = Math.max(1.5, cell * 0.16);
+    for (let i = 0; i < C; i++) {
+      for (let j = 0; j < C; j++) {
+        if (!metrics.marks[i * C + j]) continue;
+        out.push(
+          `<circle class="mark" data-row="${i}" data-column="${j}" cx="${left + j * cell + cell / 2}" cy="${top + i * cell + cell / 2}" r="${r}" fill="#111111" stroke="#ffffff" stroke-width="1"/>`,
+        );
+      }
+    }
+    out.push('</g>', ...clusterBlocks(metrics.clusters, labels, lay));
+  }
+  out.push(...heatmapLegend(lay, scale, metrics ? { threshold, metrics, labels } : null), '</svg>');
   return out.join('\n');
 }

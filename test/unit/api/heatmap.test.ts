@@ -1,4 +1,6 @@
+import { filterMetrics } from '../../../src/analysis/metrics.js';
 import { divergingColor, renderHeatmap } from '../../../src/api/probe/heatmap.js';
+import { runsOf } from '../../../src/api/probe/heatmap-parts.js';
 import { escapeXml } from '../../../src/xml.js';
 
 /** Checks that every tag is closed in order (a small well-formedness test). */
@@ -14,15 +16,70 @@ function balanced(svg: string): boolean {
   return stack.length === 0;
 }
 
-describe('renderHeatmap', () => {
+/** The fills of the cells in `<g class="cells">`, row-major. */
+const cellFills = (svg: string): string[] =>
+  [
+    ...svg
+      .split('<g class="cells">')[1]!
+      .split('</g>')[0]!
+      .matchAll(/<rect x="[\d.]+" y="[\d.]+" width="\d+" height="\d+" fill="(#[0-9a-f]{6})"/g),
+  ].map((m) => m[1]!);
+
+const marksOf = (svg: string): [number, number][] =>
+  [...svg.matchAll(/<circle class="mark" data-row="(\d+)" data-column="(\d+)"/g)].map((m) => [
+    Number(m[1]),
+    Number(m[2]),
+  ]);
+
+const clustersOf = (svg: string): number[][] =>
+  [...svg.matchAll(/<g class="cluster" data-labels="([\d,]+)">/g)].map((m) =>
+    m[1]!.split(',').map(Number),
+  );
+
+const FASHION = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
+/** A deep filter as the issue describes it: one bright column (Trouser), clusters {Trouser}, {Coat, Shirt}. */
+function trouserFilter(): Float32Array {
+  const C = 10;
+  const M = new Float32Array(C * C);
+  let s = 3;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  for (let i = 0; i < C; i++)
+    for (let j = 0; j < C; j++) M[i * C + j] = (j === 1 ? 8 : 0) + rnd() * 1.5 - 0.75;
+  M[1 * C + 1]! += 6;
+  for (const [i, j] of [
+    [4, 4],
+    [6, 6],
+    [4, 6],
+    [6, 4],
+  ] as const)
+    M[i * C + j]! += 4;
+  M[2 * C + 4]! += 3;
+  M[9 * C + 7]! += 3;
+  return M;
+}
+
+describe('renderHeatmap, RAW view', () => {
   const labels = ['cat', 'dog <&>', 'bird'];
   const values = [1, 0, -0.5, 0.25, 2, 0, -2, 0, 0.5];
-  const svg = renderHeatmap({ values, labels, title: 'conv1 filter 3' });
+  const svg = renderHeatmap({ values, labels, title: 'conv1 filter 3', view: 'RAW' });
 
   it('is a standalone, well-formed SVG with a title', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('<title>conv1 filter 3</title>');
+    expect(svg).toContain('raw matrix M (logit units)');
     expect(balanced(svg)).toBe(true);
   });
 
@@ -33,34 +90,109 @@ describe('renderHeatmap', () => {
       expect(svg.match(new RegExp(`>${name}</text>`, 'g'))).toHaveLength(2);
   });
 
-  it('draws one cell per entry, row = input label, on a diverging scale about 0', () => {
-    const cells = [
-      ...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="18" height="18" fill="(#[0-9a-f]{6})"/g),
-    ];
-    expect(cells).toHaveLength(9);
+  it('draws one cell per raw entry, row = input label, on a diverging scale about 0', () => {
+    const fills = cellFills(svg);
+    expect(fills).toHaveLength(9);
     // Row 1, column 1 holds the largest |value| (2): full red; row 2, column 0 holds -2: full blue.
-    expect(cells[4]![3]).toBe(divergingColor(1));
-    expect(cells[6]![3]).toBe(divergingColor(-1));
-    expect(cells[1]![3]).toBe(divergingColor(0));
-    expect(Number(cells[1]![1])).toBeGreaterThan(Number(cells[0]![1]));
-    expect(cells[1]![2]).toBe(cells[0]![2]);
-    expect(Number(cells[3]![2])).toBeGreaterThan(Number(cells[0]![2]));
+    expect(fills[4]).toBe(divergingColor(1));
+    expect(fills[6]).toBe(divergingColor(-1));
+    expect(fills[1]).toBe(divergingColor(0));
+    expect(svg).toContain('>-2</text>');
   });
 
-  it('colours blue below 0, white at 0 and red above', () => {
+  it('has no marks and no cluster outlines', () => {
+    expect(marksOf(svg)).toEqual([]);
+    expect(clustersOf(svg)).toEqual([]);
+  });
+});
+
+describe('renderHeatmap, NORMALIZED view (the default)', () => {
+  const values = trouserFilter();
+  const metrics = filterMetrics(values);
+  const svg = renderHeatmap({ values, labels: FASHION, title: 'conv5 filter 17' });
+
+  it('shows what its SNR counts: the normalised matrix, a dot per mark, an outline per cluster', () => {
+    expect(balanced(svg)).toBe(true);
+    expect(svg).toContain('class="heatmap normalized"');
+    expect(metrics.clusters).toEqual([[1], [4, 6]]);
+    const marks = marksOf(svg);
+    expect(marks).toHaveLength(metrics.markCount);
+    for (const [i, j] of marks) expect(metrics.marks[i * 10 + j]).toBe(1);
+    expect(clustersOf(svg)).toEqual(metrics.clusters);
+    expect(svg).toContain(
+      `${metrics.markCount} marks: signal ${metrics.signal}, noise ${metrics.noise}, SNR 2.5; 2 clusters`,
+    );
+    expect(svg).toContain('{Coat, Shirt}');
+  });
+
+  it('colours N, not M: the bright Trouser column of M is gone', () => {
+    const fills = cellFills(svg);
+    expect(fills).toHaveLength(100);
+    const raw = cellFills(renderHeatmap({ values, labels: FASHION, title: 't', view: 'RAW' }));
+    // In M every row's Trouser cell is deep red; in N only Trouser's own row is.
+    const trouserColumn = (f: string[]) => FASHION.map((_, i) => f[i * 10 + 1]);
+    expect(new Set(trouserColumn(raw)).size).toBeGreaterThan(1);
+    expect(trouserColumn(raw).every((c) => c !== divergingColor(0))).toBe(true);
+    const N = metrics.normalized;
+    for (let q = 0; q < 100; q++) expect(fills[q]).toBe(divergingColor(N[q]!));
+  });
+
+  it("names Fashion-MNIST's labels on both axes and draws a legend with the threshold", () => {
+    for (const name of ['T-shirt/top', 'Ankle boot', 'Sandal'])
+      expect(svg.match(new RegExp(`>${name}</text>`, 'g'))).toHaveLength(2);
+    expect(svg).toContain('url(#diverging)');
+    expect(svg).toContain('>threshold</text>');
+  });
+
+  it("follows the filter's threshold and normalization", () => {
+    for (const [threshold, normalization] of [
+      [0.6, 'COLUMN_CENTERED'],
+      [0.1, 'MAX'],
+      [3, 'NONE'],
+    ] as const) {
+      const m = filterMetrics(values, { threshold, normalization });
+      const other = renderHeatmap({
+        values,
+        labels: FASHION,
+        title: 't',
+        threshold,
+        normalization,
+        silent: true,
+      });
+      expect(marksOf(other)).toHaveLength(m.markCount);
+      expect(clustersOf(other)).toEqual(m.clusters);
+      expect(other).toContain(`(${normalization})`);
+      expect(other).toContain('(silent filter)');
+      expect(balanced(other)).toBe(true);
+    }
+  });
+
+  it('outlines a cluster of labels that are not neighbours with one rectangle per pair of runs', () => {
+    expect(runsOf([6, 3, 4])).toEqual([
+      [3, 4],
+      [6, 6],
+    ]);
+    const block = svg.split('<g class="cluster" data-labels="4,6">')[1]!.split('</g>')[0]!;
+    expect(block.match(/fill="none"/g)).toHaveLength(4);
+  });
+
+  it('handles an all-zero matrix (no marks) and rejects a wrong size', () => {
+    const zero = renderHeatmap({ values: new Float32Array(4), labels: ['a', 'b'], title: 't' });
+    expect(cellFills(zero)).toEqual(Array(4).fill(divergingColor(0)));
+    expect(marksOf(zero)).toEqual([]);
+    expect(() => renderHeatmap({ values: [1, 2, 3], labels: ['a', 'b'], title: 't' })).toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('colours', () => {
+  it('are blue below 0, white at 0 and red above', () => {
     expect(divergingColor(0)).toBe('#f7f7f7');
     expect(divergingColor(1)).toBe('#b2182b');
     expect(divergingColor(-1)).toBe('#2166ac');
     expect(divergingColor(5)).toBe(divergingColor(1));
     expect(divergingColor(Number.NaN)).toBe(divergingColor(0));
-  });
-
-  it('handles an all-zero matrix and rejects a wrong size', () => {
-    const zero = renderHeatmap({ values: new Float32Array(4), labels: ['a', 'b'], title: 't' });
-    expect(zero.match(/fill="#f7f7f7"/g)!.length).toBeGreaterThanOrEqual(4);
-    expect(() => renderHeatmap({ values: [1, 2, 3], labels: ['a', 'b'], title: 't' })).toThrow(
-      RangeError,
-    );
   });
 
   it('escapes XML special characters', () => {
