@@ -9,7 +9,7 @@ const swc = {
 };
 
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/native-arrays-environment.cjs',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

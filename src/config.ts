@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { BACKEND_CHOICES, type BackendChoice, parseAllowSoftware } from './contract/backends.js';
+import { FROZEN_RUNTIME_CHOICES, type FrozenRuntimeChoice } from './contract/frozen-runtime.js';
 
 /** Everything filterscope reads from the environment, typed and validated in one place. */
 export interface Config {
@@ -36,6 +37,8 @@ export interface Config {
   readonly probeDiskBytes: number;
   /** `FILTERSCOPE_PROBE_SPILL`: how spilled features are stored, `float16` (default) or `float32`. */
   readonly probeSpill: 'float16' | 'float32';
+  /** `FILTERSCOPE_FROZEN_RUNTIME`: what runs a probe's frozen pass, `auto` (default), `onnxruntime` or `tfjs`. */
+  readonly frozenRuntime: FrozenRuntimeChoice;
   /** `FILTERSCOPE_MAX_UPLOAD_BYTES`: largest network upload (/import), all files together, default 1 GiB. */
   readonly maxUploadBytes: number;
   /** `FILTERSCOPE_MAX_SUBSCRIPTIONS`: concurrent operations per WebSocket connection, default 50. */
@@ -80,6 +83,8 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
     'disk a probe may fill (under FILTERSCOPE_HOME/probe-features) with frozen features that do not fit in memory, bytes (default 34359738368; 0 never spills)',
   FILTERSCOPE_PROBE_SPILL:
     '`float16` (default) or `float32`: how spilled probe features are stored',
+  FILTERSCOPE_FROZEN_RUNTIME:
+    "what runs a probe's frozen forward pass: auto | onnxruntime | tfjs (default auto: the backend on a GPU, else onnxruntime-node's CPU kernels when installed, else the backend)",
   FILTERSCOPE_MAX_UPLOAD_BYTES:
     'largest network upload to /import, model and weight files together, bytes (default 1073741824)',
   FILTERSCOPE_API_KEYS:
@@ -199,5 +204,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes: integer(env, 'FILTERSCOPE_MAX_UPLOAD_BYTES', 2 ** 30, 1, 2 ** 34),
     probeDiskBytes: integer(env, 'FILTERSCOPE_PROBE_DISK_BYTES', 2 ** 35, 0, 2 ** 50),
     probeSpill: oneOf(env, 'FILTERSCOPE_PROBE_SPILL', ['float16', 'float32'] as const, 'float16'),
+    frozenRuntime: oneOf(env, 'FILTERSCOPE_FROZEN_RUNTIME', FROZEN_RUNTIME_CHOICES, 'auto'),
   };
 }

@@ -8,8 +8,11 @@ import { BatchClock, batchesAfterCancel, type CancelSignal } from './cancel.js';
 import { decodeCheckpoint } from '../contract/checkpoint.js';
 import { buildModel, buildProbeModel, writeVariables } from './model.js';
 import { Head } from './probe-head.js';
+import { threadsFromEnv } from './wasm-threads.js';
 import { openFeatureStore } from './feature-store.js';
-import { featureRowWidth, FrozenFeatures, tfjsFrozenNetwork } from './probe-features.js';
+import { featureRowWidth, FrozenFeatures } from './probe-features.js';
+import type { FrozenRuntimeChoice } from '../contract/frozen-runtime.js';
+import { openFrozenNetwork, type OpenedFrozenNetwork } from './frozen-runtime.js';
 import {
   afccPass,
   analyse,
@@ -58,6 +61,10 @@ export interface ProbeEnvironment {
   readonly directory: string;
   /** Spill float16 (default) or float32. */
   readonly float16: boolean;
+  /** What runs the frozen pass (FILTERSCOPE_FROZEN_RUNTIME); default auto. */
+  readonly frozenRuntime?: FrozenRuntimeChoice;
+  /** Threads of a native frozen runtime; default the cores (FILTERSCOPE_THREADS). */
+  readonly threads?: number;
 }
 
 /** No spill: features that do not fit in memory are recomputed every epoch. */
@@ -124,18 +131,26 @@ export async function probe(
   );
   const model = buildModel(spec, 0);
   const heads: Head[][] = [];
+  let opened: OpenedFrozenNetwork | null = null;
   try {
     writeVariables(model, saved.weights);
-    const frozen = new FrozenFeatures(
-      tfjsFrozenNetwork(
+    opened = await openFrozenNetwork(
+      environment.frozenRuntime ?? 'auto',
+      backend,
+      spec,
+      saved.weights,
+      points,
+      environment.threads ?? threadsFromEnv(),
+      () =>
         buildProbeModel(
           model,
           spec,
           points.map((p) => p.source),
         ),
-        points,
-        dataset.inputShape,
-      ),
+    );
+    const frozenPath = opened.path;
+    const frozen = new FrozenFeatures(
+      opened.network,
       points,
       dataset.inputShape,
       saved.meta.normalization,
@@ -193,7 +208,7 @@ export async function probe(
         headsSeconds: Math.max(0, seconds.heads - frozen.seconds - run.phase3Seconds),
         phase3Seconds: run.phase3Seconds + seconds.analyse,
         afccSeconds: seconds.afcc,
-        frozenPath: backend,
+        frozenPath,
         featureStore: store.kind,
         featureImagesPerSecond: frozen.images / Math.max(frozen.seconds, 1e-9),
       },
@@ -223,5 +238,6 @@ export async function probe(
     for (const head of heads.flat()) head.dispose();
     model.dispose();
     store.close();
+    await opened?.release();
   }
 }

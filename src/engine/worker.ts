@@ -8,6 +8,7 @@ import { DatasetFileError } from '../data/idx.js';
 import { storedProceduralOptions } from '../data/procedural.js';
 import type { LoadedDataset } from '../data/types.js';
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../contract/backends.js';
+import { FROZEN_RUNTIME_CHOICES, isFrozenRuntimeChoice } from '../contract/frozen-runtime.js';
 import type { BackendInfo } from './backend.js';
 import { initBackend } from './backend.js';
 import { SharedCancel } from './cancel.js';
@@ -191,15 +192,23 @@ if (parentPort && data?.filterscopeEngine) {
 /**
  * Where this thread spills probe features: FILTERSCOPE_HOME/probe-features, within
  * FILTERSCOPE_PROBE_DISK_BYTES, as FILTERSCOPE_PROBE_SPILL says (the runner sets all three from
- * the validated config; without a home, nothing spills).
+ * the validated config; without a home, nothing spills); and what runs the frozen pass
+ * (FILTERSCOPE_FROZEN_RUNTIME, default auto; throws on another value).
  */
 export function spillFrom(env: NodeJS.ProcessEnv): ProbeEnvironment {
+  const runtime = env.FILTERSCOPE_FROZEN_RUNTIME || 'auto';
+  if (!isFrozenRuntimeChoice(runtime))
+    throw new Error(
+      `FILTERSCOPE_FROZEN_RUNTIME must be one of ${FROZEN_RUNTIME_CHOICES.join(', ')}, got ${JSON.stringify(runtime)}`,
+    );
   const home = env.FILTERSCOPE_HOME;
   const bytes = Number(env.FILTERSCOPE_PROBE_DISK_BYTES ?? 0);
-  if (!home || !Number.isFinite(bytes) || bytes <= 0) return NO_SPILL;
+  if (!home || !Number.isFinite(bytes) || bytes <= 0)
+    return { ...NO_SPILL, frozenRuntime: runtime };
   return {
     diskBytes: bytes,
     directory: join(home, 'probe-features'),
     float16: env.FILTERSCOPE_PROBE_SPILL !== 'float32',
+    frozenRuntime: runtime,
   };
 }

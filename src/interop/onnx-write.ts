@@ -2,7 +2,7 @@ import { onnx } from 'onnx-proto';
 import type { ArchitectureSpec } from '../architecture/index.js';
 import { BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM } from '../architecture/index.js';
 import type { NamedArray } from '../contract/tensors.js';
-import { exportPlan } from './export-plan.js';
+import { exportPlan, type ExportStep } from './export-plan.js';
 import { bytesFromFloat32, hwioToOihw, permuteFlattenRows } from './layout.js';
 import { METADATA_KEYS, type NetworkMetadata } from './types.js';
 
@@ -19,12 +19,12 @@ export const ONNX_IR_VERSION = 7;
 
 const { AttributeType } = onnx.AttributeProto;
 
-const ints = (name: string, values: readonly number[]): onnx.IAttributeProto => ({
+export const ints = (name: string, values: readonly number[]): onnx.IAttributeProto => ({
   name,
   type: AttributeType.INTS,
   ints: [...values],
 });
-const int = (name: string, i: number): onnx.IAttributeProto => ({
+export const int = (name: string, i: number): onnx.IAttributeProto => ({
   name,
   type: AttributeType.INT,
   i,
@@ -35,7 +35,7 @@ const float = (name: string, f: number): onnx.IAttributeProto => ({
   f,
 });
 
-const tensor = (
+export const tensor = (
   name: string,
   dims: readonly number[],
   values: Float32Array,
@@ -46,7 +46,10 @@ const tensor = (
   rawData: bytesFromFloat32(values),
 });
 
-const valueInfo = (name: string, dims: readonly (number | string)[]): onnx.IValueInfoProto => ({
+export const valueInfo = (
+  name: string,
+  dims: readonly (number | string)[],
+): onnx.IValueInfoProto => ({
   name,
   type: {
     tensorType: {
@@ -68,9 +71,47 @@ export function writeOnnx(
   weights: readonly NamedArray[],
   metadata: NetworkMetadata = {},
 ): Uint8Array {
+  const { nodes, initializers } = onnxNodes(exportPlan(spec, weights), 'input');
+  const [h, w, c] = spec.inputShape;
+  const props: onnx.IStringStringEntryProto[] = [];
+  if (metadata.normalization) {
+    props.push({ key: METADATA_KEYS.normalization, value: JSON.stringify(metadata.normalization) });
+  }
+  if (metadata.labelNames) {
+    props.push({ key: METADATA_KEYS.labelNames, value: JSON.stringify(metadata.labelNames) });
+  }
+  const model: onnx.IModelProto = {
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'filterscope',
+    docString:
+      `${spec.name}: input [batch, ${c}, ${h}, ${w}], each pixel x of channel c given as ` +
+      `(x / 255 - mean[c]) / std[c] with ${METADATA_KEYS.normalization}; output logits for ` +
+      `${spec.labels} labels (${METADATA_KEYS.labelNames}).`,
+    metadataProps: props,
+    graph: {
+      name: spec.name,
+      node: nodes,
+      initializer: initializers,
+      input: [valueInfo('input', ['batch', c, h, w])],
+      output: [valueInfo('logits', ['batch', spec.labels])],
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * The ONNX nodes and initializers of `steps` (exportPlan), reading NCHW tensor `input`. Each
+ * step's output is named as filterscope's layers are: a conv `conv3`, its batch norm `conv3_bn`,
+ * its ReLU `conv3_relu` (blockOutputLayerName), a pooling layer by its name.
+ */
+export function onnxNodes(
+  steps: readonly ExportStep[],
+  input: string,
+): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[] } {
   const nodes: onnx.INodeProto[] = [];
   const initializers: onnx.ITensorProto[] = [];
-  let x = 'input';
+  let x = input;
   const node = (
     opType: string,
     name: string,
@@ -85,7 +126,7 @@ export function writeOnnx(
     initializers.push(tensor(w.name, dims, values));
     return w.name;
   };
-  for (const step of exportPlan(spec, weights)) {
+  for (const step of steps) {
     switch (step.kind) {
       case 'conv': {
         const [k, , c, f] = step.kernel.shape as [number, number, number, number];
@@ -154,30 +195,5 @@ export function writeOnnx(
       }
     }
   }
-  const [h, w, c] = spec.inputShape;
-  const props: onnx.IStringStringEntryProto[] = [];
-  if (metadata.normalization) {
-    props.push({ key: METADATA_KEYS.normalization, value: JSON.stringify(metadata.normalization) });
-  }
-  if (metadata.labelNames) {
-    props.push({ key: METADATA_KEYS.labelNames, value: JSON.stringify(metadata.labelNames) });
-  }
-  const model: onnx.IModelProto = {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: 'filterscope',
-    docString:
-      `${spec.name}: input [batch, ${c}, ${h}, ${w}], each pixel x of channel c given as ` +
-      `(x / 255 - mean[c]) / std[c] with ${METADATA_KEYS.normalization}; output logits for ` +
-      `${spec.labels} labels (${METADATA_KEYS.labelNames}).`,
-    metadataProps: props,
-    graph: {
-      name: spec.name,
-      node: nodes,
-      initializer: initializers,
-      input: [valueInfo('input', ['batch', c, h, w])],
-      output: [valueInfo('logits', ['batch', spec.labels])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return { nodes, initializers };
 }

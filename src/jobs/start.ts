@@ -21,7 +21,7 @@ export function leaseMs(): number {
 export function startRunners(
   config: Pick<
     Config,
-    'runners' | 'backend' | 'dataPath' | 'home' | 'probeDiskBytes' | 'probeSpill'
+    'runners' | 'backend' | 'dataPath' | 'home' | 'probeDiskBytes' | 'probeSpill' | 'frozenRuntime'
   >,
   store: Store,
   bus: EventBus,
@@ -39,6 +39,7 @@ export function startRunners(
     FILTERSCOPE_HOME: config.home,
     FILTERSCOPE_PROBE_DISK_BYTES: String(config.probeDiskBytes),
     FILTERSCOPE_PROBE_SPILL: config.probeSpill,
+    FILTERSCOPE_FROZEN_RUNTIME: config.frozenRuntime,
   };
   // Each engine thread would take every core: runners share them instead, unless told otherwise.
   if (config.runners > 1 && !process.env.FILTERSCOPE_THREADS)

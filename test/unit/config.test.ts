@@ -33,6 +33,17 @@ describe('FILTERSCOPE_API_KEYS', () => {
   });
 });
 
+describe('FILTERSCOPE_FROZEN_RUNTIME', () => {
+  it('takes auto, onnxruntime or tfjs (default auto) and refuses anything else, naming it', () => {
+    expect(loadConfig({}).frozenRuntime).toBe('auto');
+    for (const value of ['auto', 'onnxruntime', 'tfjs'] as const)
+      expect(loadConfig({ FILTERSCOPE_FROZEN_RUNTIME: value }).frozenRuntime).toBe(value);
+    expect(() => loadConfig({ FILTERSCOPE_FROZEN_RUNTIME: 'cuda' })).toThrow(
+      new ConfigError('FILTERSCOPE_FROZEN_RUNTIME', 'cuda', 'one of auto, onnxruntime, tfjs'),
+    );
+  });
+});
+
 describe('ENVIRONMENT', () => {
   it('lists every variable the source reads', async () => {
     const { execFileSync } = await import('node:child_process');

@@ -329,9 +329,13 @@ describe('startEngineWorker (a real worker thread)', () => {
   });
 
   /** Probes the last checkpoint of JOB (trained here) in a fresh thread, with these options. */
-  async function probeInThread(options: ProbeOptions, cancelOn?: (m: OutboundMessage) => boolean) {
+  async function probeInThread(
+    options: ProbeOptions,
+    cancelOn?: (m: OutboundMessage) => boolean,
+    env: Record<string, string> = {},
+  ) {
     const reference = checkpoints((await runInProcess()).posted);
-    const engine = startEngineWorker({ backend: 'cpu' });
+    const engine = startEngineWorker({ backend: 'cpu', env });
     try {
       const messages: OutboundMessage[] = [];
       const done = new Promise<void>((resolve) =>
@@ -381,9 +385,29 @@ describe('startEngineWorker (a real worker thread)', () => {
       forwardCalls: expect.any(Number),
       wallSeconds: expect.any(Number),
       layers: [{ layer: 'conv1', successRate: expect.any(Number) }],
-      timings: expect.objectContaining({ frozenPath: 'cpu', featureStore: 'memory' }),
+      // auto: the backend is no GPU and onnxruntime-node loads in the engine thread.
+      timings: expect.objectContaining({ frozenPath: 'onnxruntime', featureStore: 'memory' }),
     });
     expect(exitCode).toBe(0);
+  });
+
+  it('runs the frozen pass on the backend when FILTERSCOPE_FROZEN_RUNTIME=tfjs, and refuses a bad value', async () => {
+    const forced = await probeInThread({ headEpochs: 1, batchSize: 6 }, undefined, {
+      FILTERSCOPE_FROZEN_RUNTIME: 'tfjs',
+    });
+    expect(forced.messages.at(-1)).toMatchObject({
+      type: MessageType.ProbeFinished,
+      timings: expect.objectContaining({ frozenPath: 'cpu' }),
+    });
+    const bad = await probeInThread({ headEpochs: 1, batchSize: 6 }, undefined, {
+      FILTERSCOPE_FROZEN_RUNTIME: 'tensorrt',
+    });
+    expect(bad.messages.at(-1)).toMatchObject({
+      type: MessageType.Failed,
+      error: expect.stringContaining(
+        'FILTERSCOPE_FROZEN_RUNTIME must be one of auto, onnxruntime, tfjs, got "tensorrt"',
+      ),
+    });
   });
 
   it('cancels a probe mid-run: cancelled with epoch 0', async () => {
