@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { collect, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
  * The dashboard served at `/`, driven in headless Chromium against a real server: a run trains
@@ -38,6 +38,8 @@ describe('the dashboard', () => {
   let page: Page;
   let runId: string;
   let probeId: string;
+  let archId: string;
+  let secondRunId: string;
 
   beforeAll(async () => {
     [t, browser] = await Promise.all([
@@ -64,11 +66,13 @@ describe('the dashboard', () => {
     const run = await t.gql<{ startTraining: { id: string } }>(
       `mutation($a: ID!) { startTraining(input: { architectureId: $a, dataset: "procedural",
         datasetOptions: { imageSize: 16, labels: 4, trainSize: 1024, testSize: 256, seed: 7 },
-        hyperparameters: { epochs: ${EPOCHS}, batchSize: 32, learningRate: 0.01, augmentation: NONE } }) { id } }`,
+        hyperparameters: { epochs: ${EPOCHS}, batchSize: 32, learningRate: 0.01, augmentation: NONE },
+        name: "dash baseline", tags: ["dash", "baseline"] }) { id } }`,
       { a: arch.data!.createArchitecture.id },
     );
     expect(run.errors).toBeUndefined();
     runId = run.data!.startTraining.id;
+    archId = arch.data!.createArchitecture.id;
 
     // The runs list hears of the new run through runUpdated, without a reload.
     const link = page.locator(`${testid('run-row')}[data-run-id="${runId}"] ${testid('run-link')}`);
@@ -127,7 +131,142 @@ describe('the dashboard', () => {
     );
     expect(drawn).toEqual(stored.data!.run.metrics.map((m) => ({ x: m.epoch, y: m.testSR })));
     await page.waitForSelector(`${testid('final-test-sr')}:not(:has-text("–"))`);
+    // The step-loss curve holds every stored step (a reload shows the same), and a finished run
+    // says how long it took.
+    const steps = await t.gql<{ run: { steps: { step: number }[]; durationSeconds: number } }>(
+      `query($id: ID!) { run(id: $id) { steps { step } durationSeconds } }`,
+      { id: runId },
+    );
+    expect(steps.data!.run.steps.length).toBeGreaterThanOrEqual(EPOCHS);
+    await page.waitForFunction(
+      (n) =>
+        document
+          .querySelector('[data-testid="step-chart"] g.series')
+          ?.getAttribute('data-points') === String(n),
+      steps.data!.run.steps.length,
+    );
+    await page.reload();
+    await page.waitForSelector(testid('step-chart'));
+    expect(await page.getAttribute(`${testid('step-chart')} g.series`, 'data-points')).toBe(
+      String(steps.data!.run.steps.length),
+    );
+    expect(await page.textContent(testid('run-duration'))).not.toContain('Running');
+    expect(await page.textContent('body')).toContain('Took');
+    // Log scale, drag-to-zoom and its reset, and a hover read-out.
+    await page.check(testid('log-scale'));
+    expect(await page.getAttribute(testid('step-chart'), 'data-log')).toBe('true');
+    const box = (await page.locator(`${testid('step-chart')} rect.surface`).boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    expect(await page.getAttribute(testid('step-chart'), 'data-zoom')).toMatch(/^[\d.]+,[\d.]+$/);
+    const hoverBox = (await page.locator(`${testid('step-chart')} rect.surface`).boundingBox())!;
+    await page.mouse.move(hoverBox.x + hoverBox.width / 2, hoverBox.y + hoverBox.height / 2);
+    await page.waitForSelector(`${testid('step-chart')} ${testid('hover')}[visibility="visible"]`);
+    await browser.screenshot(page, 'dashboard-run-zoomed');
+    await page.click(testid('zoom-reset'));
+    expect(await page.getAttribute(testid('step-chart'), 'data-zoom')).toBe('');
+    await page.uncheck(testid('log-scale'));
     await browser.screenshot(page, 'dashboard-run');
+  }, 150_000);
+
+  it('finds runs by tag and by search as the API does, and overlays two runs, one live', async () => {
+    const second = await t.gql<{ startTraining: { id: string } }>(
+      `mutation($a: ID!) { startTraining(input: { architectureId: $a, dataset: "procedural",
+        datasetOptions: { imageSize: 16, labels: 4, trainSize: 1024, testSize: 256, seed: 8 },
+        hyperparameters: { epochs: 4, batchSize: 32, learningRate: 0.02, augmentation: NONE },
+        name: "dash wider lr", tags: ["dash", "lr"] }) { id } }`,
+      { a: archId },
+    );
+    expect(second.errors).toBeUndefined();
+    secondRunId = second.data!.startTraining.id;
+    const apiRuns = async (filter: string) =>
+      (
+        await t.gql<{ runs: { nodes: { id: string }[] } }>(
+          `{ runs(filter: ${filter}) { nodes { id } } }`,
+        )
+      ).data!.runs.nodes.map((n) => n.id);
+    const rows = () =>
+      page.$$eval(testid('run-row'), (els) => els.map((el) => el.getAttribute('data-run-id')));
+
+    await page.goto(`${originOf(t)}/#/`);
+    await page.waitForSelector(`${testid('run-row')}[data-run-id="${secondRunId}"]`);
+    await page.fill(testid('runs-search'), 'baseline');
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="run-row"]').length === 1,
+    );
+    expect(await rows()).toEqual(await apiRuns('{ search: "baseline" }'));
+    await page.fill(testid('runs-search'), '');
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="run-row"]').length === 2,
+    );
+    await page.click(
+      `${testid('run-row')}[data-run-id="${secondRunId}"] button.tag[data-tag="lr"]`,
+    );
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="run-row"]').length === 1,
+    );
+    expect(await rows()).toEqual(await apiRuns('{ tag: "lr" }'));
+    await page.click(`${testid('tag-filter')} button`);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="run-row"]').length === 2,
+    );
+    await browser.screenshot(page, 'dashboard-runs-named');
+
+    // Tick both, compare: the second run is still training, and its curve grows in place.
+    for (const id of [runId, secondRunId])
+      await page.check(`${testid('run-row')}[data-run-id="${id}"] ${testid('run-pick')}`);
+    await page.click(testid('compare-link'));
+    await page.waitForSelector(testid('compare-step-chart'));
+    const series = (id: string) =>
+      page.getAttribute(
+        `${testid('compare-step-chart')} g.series[data-key="${id}"]`,
+        'data-points',
+      );
+    const seen: number[] = [];
+    const deadline = Date.now() + 100_000;
+    let status = '';
+    while (Date.now() < deadline) {
+      const points = Number(await series(secondRunId));
+      if (seen.at(-1) !== points) seen.push(points);
+      status =
+        (
+          await t.gql<{ run: { status: string } }>(`query($id: ID!) { run(id: $id) { status } }`, {
+            id: secondRunId,
+          })
+        ).data?.run.status ?? '';
+      if (status === 'SUCCEEDED' || status === 'FAILED') break;
+      await sleep(300);
+    }
+    expect(status).toBe('SUCCEEDED');
+    console.log(`dashboard: compared run's step points seen while training: ${seen.join(' → ')}`);
+    for (const id of [runId, secondRunId]) {
+      const api = await t.gql<{ run: { steps: unknown[]; metrics: unknown[] } }>(
+        `query($id: ID!) { run(id: $id) { steps { step } metrics { epoch } } }`,
+        { id },
+      );
+      await page.waitForFunction(
+        ([sel, n]) => document.querySelector(sel!)?.getAttribute('data-points') === n,
+        [
+          `[data-testid="compare-step-chart"] g.series[data-key="${id}"]`,
+          String(api.data!.run.steps.length),
+        ],
+      );
+      expect(
+        await page.getAttribute(
+          `${testid('compare-sr-chart')} g.series[data-key="${id}"]`,
+          'data-points',
+        ),
+      ).toBe(String(api.data!.run.metrics.length));
+    }
+    expect(seen.length).toBeGreaterThan(1);
+    // One colour per run, the same as its swatch in the list.
+    const colours = await page.$$eval(`${testid('compare-runs')} tr[data-run-id]`, (els) =>
+      els.map((el) => el.getAttribute('data-color')),
+    );
+    expect(new Set(colours).size).toBe(2);
+    await browser.screenshot(page, 'dashboard-compare');
   }, 150_000);
 
   it('shows SR per probed layer live, with the values the API stores', async () => {
@@ -181,10 +320,87 @@ describe('the dashboard', () => {
     await browser.screenshot(page, 'dashboard-probe');
   });
 
+  it("draws the papers' figure for two probes with the API's values, error bars and CSV", async () => {
+    const started = await t.gql<{ startProbe: { id: string } }>(
+      `mutation($r: ID!) { startProbe(input: { runId: $r, headEpochs: 1, replicates: 2 }) { id } }`,
+      { r: secondRunId },
+    );
+    expect(started.errors).toBeUndefined();
+    const second = started.data!.startProbe.id;
+    const done = await collect<{ status: string | null }>(
+      t.ws(),
+      `subscription($id: ID!) { probeProgress(probeId: $id) { status } }`,
+      { id: second },
+    );
+    expect(done.items.at(-1)?.status).toBe('SUCCEEDED');
+    await page.goto(`${originOf(t)}/#/figure?probes=${probeId},${second}`);
+    await page.waitForSelector(testid('figure-snr'));
+    type Layer = {
+      layerName: string;
+      successRate: number;
+      snr: number | null;
+      replicates: { successRate: { std: number }; snr: { std: number | null } };
+    };
+    for (const id of [probeId, second]) {
+      const api = await t.gql<{ probe: { run: { finalTestSR: number }; layers: Layer[] } }>(
+        `query($id: ID!) { probe(id: $id) { run { finalTestSR } layers { layerName successRate snr
+          replicates { successRate { std } snr { std } } } } }`,
+        { id },
+      );
+      const { layers, run } = api.data!.probe;
+      const drawn = (chart: string) =>
+        page.$$eval(`[data-testid="${chart}"] g.series[data-key="${id}"] circle.point`, (els) =>
+          els.map((el) => ({
+            layer: el.getAttribute('data-layer'),
+            value: Number(el.getAttribute('data-value')),
+            std: el.getAttribute('data-std') === '' ? null : Number(el.getAttribute('data-std')),
+          })),
+        );
+      expect(await drawn('figure-sr')).toEqual(
+        layers.map((l) => ({
+          layer: l.layerName,
+          value: l.successRate,
+          std: l.replicates.successRate.std,
+        })),
+      );
+      expect(await drawn('figure-snr')).toEqual(
+        layers
+          .filter((l) => l.snr !== null)
+          .map((l) => ({ layer: l.layerName, value: l.snr, std: l.replicates.snr.std })),
+      );
+      expect(
+        Number(
+          await page.getAttribute(
+            `${testid('figure-sr')} g.series[data-key="${id}"] ${testid('network-sr')}`,
+            'data-value',
+          ),
+        ),
+      ).toBe(run.finalTestSR);
+    }
+    // The second probe has two replicates: its SR points have error bars.
+    expect(
+      await page
+        .locator(`${testid('figure-sr')} g.series[data-key="${second}"] line.error-bar`)
+        .count(),
+    ).toBeGreaterThan(0);
+    const csvHref = (await page.getAttribute(testid('figure-csv'), 'href'))!;
+    const csv = decodeURIComponent(csvHref.replace(/^data:text\/csv;charset=utf-8,/, ''));
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toBe(
+      'probe,run,name,architecture,dataset,layer,depth,successRate,successRateStd,snr,snrStd,replicates,networkTestSR',
+    );
+    expect(lines).toHaveLength(1 + 3 + 3);
+    await browser.screenshot(page, 'dashboard-figure');
+    await page.click(testid('from-chance'));
+    await page.waitForSelector(`${testid('figure-sr')}[data-y-from="0.25"]`);
+    await browser.screenshot(page, 'dashboard-figure-chance');
+  }, 150_000);
+
   it("opens a layer's grid: one heatmap per filter, sorted by SNR as the API sorts them", async () => {
     const api = await t.gql<{
       probe: {
         layers: {
+          id: string;
           layerName: string;
           silentFilters: number;
           layer: { filters: number };
@@ -192,7 +408,7 @@ describe('the dashboard', () => {
         }[];
       };
     }>(
-      `query($p: ID!) { probe(id: $p) { layers { layerName silentFilters layer { filters }
+      `query($p: ID!) { probe(id: $p) { layers { id layerName silentFilters layer { filters }
         filters(orderBy: SNR_DESC, first: 200) { nodes { id index snr silent } } } } }`,
       { p: probeId },
     );
@@ -202,11 +418,12 @@ describe('the dashboard', () => {
     console.log(
       `dashboard: silent filters per layer: ${layers.map((l) => `${l.layerName} ${l.silentFilters}/${l.layer.filters}`).join(', ')}; grid of ${layer.layerName}`,
     );
+    await page.goto(`${originOf(t)}/#/probes/${probeId}`);
     await page.click(
       `${testid('layer-row')}[data-layer="${layer.layerName}"] ${testid('layer-link')}`,
     );
     const n = layer.layer.filters;
-    await page.waitForSelector(`${testid('grid-summary')}:has-text("${n} of ${n}")`);
+    await page.waitForSelector(`${testid('grid-summary')}[data-total="${n}"]`);
 
     const cards = await page.$$eval(testid('filter-card'), (els) =>
       els.map((el) => ({
@@ -214,7 +431,7 @@ describe('the dashboard', () => {
         index: Number(el.getAttribute('data-index')),
         snr: el.getAttribute('data-snr') === '' ? null : Number(el.getAttribute('data-snr')),
         silent: el.getAttribute('data-silent') === 'true',
-        heatmaps: el.querySelectorAll('img[data-testid="heatmap"]').length,
+        heatmaps: el.querySelectorAll('[data-testid="heatmap"]').length,
         silentBadge: el.querySelector('[data-testid="silent-badge"]') !== null,
       })),
     );
@@ -226,16 +443,81 @@ describe('the dashboard', () => {
       expect(card.heatmaps).toBe(1);
       expect(card.silentBadge).toBe(card.silent);
     }
-    // Highest SNR first, filters without noise (null SNR) last.
-    const snrs = cards.map((c) => c.snr ?? -Infinity);
-    expect(snrs).toEqual([...snrs].sort((a, b) => b - a));
+    // Highest SNR first among the filters that are not silent, then the silent ones.
+    const loud = cards.filter((c) => !c.silent).map((c) => c.snr ?? -Infinity);
+    expect(loud).toEqual([...loud].sort((a, b) => b - a));
+    const firstSilent = cards.findIndex((c) => c.silent);
+    if (firstSilent >= 0) expect(cards.slice(firstSilent).every((c) => c.silent)).toBe(true);
+
+    // One colour scale for the layer by default: every heatmap and the legend say the same
+    // maximum, the largest |entry| of any of the layer's matrices.
+    const rows = await t.gql<{
+      probe: {
+        layers: {
+          layerName: string;
+          filters: { nodes: { correlation: { rows: number[][] } }[] };
+        }[];
+      };
+    }>(
+      `query($p: ID!) { probe(id: $p) { layers { layerName filters(first: 200) { nodes { correlation { rows } } } } } }`,
+      { p: probeId },
+    );
+    const largest = Math.max(
+      ...rows
+        .data!.probe.layers.find((l) => l.layerName === layer.layerName)!
+        .filters.nodes.flatMap((f) => f.correlation.rows.flat().map(Math.abs)),
+    );
+    const sharedScales = await page.$$eval(
+      '[data-testid="filter-card"] [data-testid="heatmap"]',
+      (els) => els.map((el) => Number(el.getAttribute('data-scale-max'))),
+    );
+    expect(new Set(sharedScales).size).toBe(1);
+    expect(sharedScales[0]).toBeCloseTo(largest, 4);
+    expect(Number(await page.getAttribute(testid('scale-legend'), 'data-scale-max'))).toBe(
+      sharedScales[0],
+    );
+    await browser.screenshot(page, 'dashboard-layer');
+
+    // Per filter: the API's heatmap for each, each on its own scale.
+    await page.selectOption(testid('scale-mode'), 'filter');
+    await page.waitForSelector(
+      `${testid('filter-grid')}[data-scale="filter"] img${testid('heatmap')}`,
+    );
     // Every heatmap image decoded (a broken data: URL would leave naturalWidth at 0).
     await page.waitForFunction(() =>
       [...document.querySelectorAll('img[data-testid="heatmap"]')].every(
         (img) => img.complete === true && (img.naturalWidth ?? 0) > 0,
       ),
     );
-    await browser.screenshot(page, 'dashboard-layer');
+    const ownScales = await page.$$eval(
+      '[data-testid="filter-card"] img[data-testid="heatmap"]',
+      (els) => els.map((el) => el.getAttribute('data-scale-max')),
+    );
+    expect(ownScales).toHaveLength(n);
+    expect(new Set(ownScales).size).toBeGreaterThan(1);
+    await browser.screenshot(page, 'dashboard-layer-per-filter');
+    await page.selectOption(testid('scale-mode'), 'shared');
+
+    // A search by label returns the filters the API's clusterLabel returns, in its order.
+    const names = await page.$$eval(`${testid('label-search')} option`, (els) =>
+      els.map((el) => el.getAttribute('value')).filter((v) => v),
+    );
+    const label = names[1]!;
+    const byLabel = await t.gql<{ node: { filters: { nodes: { id: string }[] } } }>(
+      `query($id: ID!, $l: String!) { node(id: $id) { ... on LayerProbe { filters(orderBy: SNR_DESC, first: 200, clusterLabel: $l) { nodes { id } } } } }`,
+      { id: layer.id, l: label },
+    );
+    const expectedIds = byLabel.data!.node.filters.nodes.map((f) => f.id);
+    await page.selectOption(testid('label-search'), label);
+    await page.waitForSelector(`${testid('grid-summary')}[data-total="${expectedIds.length}"]`);
+    expect(
+      await page.$$eval(testid('filter-card'), (els) =>
+        els.map((el) => el.getAttribute('data-filter-id')),
+      ),
+    ).toEqual(expectedIds);
+    await browser.screenshot(page, 'dashboard-layer-label');
+    await page.selectOption(testid('label-search'), '');
+    await page.waitForSelector(`${testid('grid-summary')}[data-total="${n}"]`);
 
     // A larger minScale (set through the page's form) silences the weaker half of the filters:
     // the grid marks exactly those the API calls silent, in the same order.
@@ -282,6 +564,16 @@ describe('the dashboard', () => {
     expect(marked.map(({ id, silent }) => ({ id, silent }))).toEqual(expected);
     expect(marked.every((m) => m.badge === m.silent)).toBe(true);
     await browser.screenshot(page, 'dashboard-layer-silent');
+    // Hiding the silent filters leaves those the API's `silent: false` returns.
+    await page.check(testid('hide-silent'));
+    await page.waitForSelector(
+      `${testid('grid-summary')}[data-total="${expected.length - silentCount}"]`,
+    );
+    expect(
+      await page.$$eval(testid('filter-card'), (els) =>
+        els.map((el) => el.getAttribute('data-filter-id')),
+      ),
+    ).toEqual(expected.filter((f) => !f.silent).map((f) => f.id));
   });
 
   it('never shows infinity where the API says null: filters without noise or without marks say so', async () => {
@@ -307,7 +599,7 @@ describe('the dashboard', () => {
     await page.goto(
       `${originOf(t)}/#/probes/${encodeURIComponent(probeId)}/layers/${encodeURIComponent(layerName)}?threshold=1&normalization=MAX`,
     );
-    await page.waitForSelector(`${testid('grid-summary')}:has-text("${nodes.length} of")`);
+    await page.waitForSelector(`${testid('grid-summary')}[data-total="${nodes.length}"]`);
     const shown = await page.$$eval(testid('filter-card'), (els) =>
       els.map((el) => ({
         id: el.getAttribute('data-filter-id'),
@@ -356,7 +648,15 @@ describe('the dashboard', () => {
       await page.waitForSelector(`${testid('clusters')}:has-text("No cluster")`);
     expect(await page.textContent(testid('filter-signal'))).toBe(String(filter.signal));
     expect(await page.textContent(testid('filter-noise'))).toBe(String(filter.noise));
+    expect(await page.textContent(testid('filter-ablation'))).toMatch(/points$/);
+    expect(await page.locator(`${testid('label-names')} li`).count()).toBe(filter.correlation.size);
     await browser.screenshot(page, 'dashboard-filter');
+    // Previous and next in index order.
+    const step = filter.index > 0 ? 'filter-prev' : 'filter-next';
+    await page.click(testid(step));
+    await page.waitForSelector(
+      `h1:has-text("filter ${filter.index + (step === 'filter-prev' ? -1 : 1)} of")`,
+    );
   });
 
   it('shows a GraphQL error with its message and extensions.code', async () => {

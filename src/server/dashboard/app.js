@@ -3,6 +3,8 @@
 import { getKey, onAuthRequired, onConnectionChange, setKey, takeKeyFromHash } from './api.js';
 import { errorBox, h, replace } from './dom.js';
 import { showKeyForm } from './key-form.js';
+import { compareView } from './views/compare.js';
+import { figureView } from './views/figure.js';
 import { filterView } from './views/filter.js';
 import { layerView } from './views/layer.js';
 import { probeView } from './views/probe.js';
@@ -11,7 +13,8 @@ import { runsView } from './views/runs.js';
 
 /**
  * Hash routes: `#/`, `#/runs/<id>`, `#/probes/<id>`, `#/probes/<id>/layers/<name>` (options:
- * `?threshold=&normalization=&minScale=`), `#/filters/<id>`.
+ * `?threshold=&normalization=&minScale=`), `#/filters/<id>`, `#/compare?runs=<id>,…`,
+ * `#/figure?probes=<id>,…`. `#/` takes `?search=` or `?tag=`.
  */
 const ROUTES = [
   [/^#?\/?(?:runs)?$/, runsView],
@@ -19,6 +22,8 @@ const ROUTES = [
   [/^#\/probes\/([^/]+)$/, probeView],
   [/^#\/probes\/([^/]+)\/layers\/([^/]+)$/, layerView],
   [/^#\/filters\/([^/]+)$/, filterView],
+  [/^#\/compare$/, compareView],
+  [/^#\/figure$/, figureView],
 ];
 
 const main = document.getElementById('view');

@@ -3,6 +3,44 @@
 import { gql } from '../api.js';
 import { crumbs, errorBox, facts, h, href, num, pct, replace, runLink, snrText } from '../dom.js';
 
+const NEIGHBOURS = `query FilterNeighbours($id: ID!, $after: String) {
+  node(id: $id) { ... on LayerProbe { filters(orderBy: INDEX, first: 3, after: $after) { nodes { id index } } } }
+}`;
+
+/** The offset cursor of position `n` (the API's `cursor:<n>`, base64url); null for 0. */
+const cursorAt = (n) =>
+  n > 0 ? btoa(`cursor:${n}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : null;
+
+/** Links to the filters before and after `filter` in index order (those that exist). */
+async function neighbours(filter) {
+  const { node } = await gql(NEIGHBOURS, {
+    id: filter.layer.id,
+    after: cursorAt(filter.index - 1),
+  });
+  const nodes = node?.filters.nodes ?? [];
+  const at = (index, text, testid) => {
+    const f = nodes.find((n) => n.index === index);
+    return f
+      ? h(
+          'a',
+          {
+            href: href('filters', f.id),
+            'data-testid': testid,
+            rel: testid === 'filter-prev' ? 'prev' : 'next',
+          },
+          text,
+        )
+      : null;
+  };
+  return h(
+    'p',
+    { class: 'neighbours' },
+    at(filter.index - 1, `← filter ${filter.index - 1}`, 'filter-prev'),
+    ' ',
+    at(filter.index + 1, `filter ${filter.index + 1} →`, 'filter-next'),
+  );
+}
+
 const FILTER = `query Filter($id: ID!) {
   node(id: $id) {
     ... on FilterResult {
@@ -76,6 +114,8 @@ export async function filterView(ctx, id) {
     return;
   }
   const { layer } = filter;
+  const around = await neighbours(filter);
+  if (ctx.disposed) return;
   const { probe } = layer;
   const labels = filter.correlation.labels;
   const count = filter.clusters.length;
@@ -116,6 +156,7 @@ export async function filterView(ctx, id) {
       ),
       `filter ${filter.index}`,
     ),
+    around,
     h(
       'h1',
       null,
@@ -134,7 +175,7 @@ export async function filterView(ctx, id) {
         h(
           'figcaption',
           { class: 'muted' },
-          'Input (true) labels as rows against the output fields averaged over each label’s test images (columns); raw values, blue below 0 and red above.',
+          'Input (true) labels as rows against the output fields averaged over each label’s test images (columns), as the API draws it; blue below 0, red above.',
         ),
       ),
       h(
@@ -144,10 +185,25 @@ export async function filterView(ctx, id) {
         h(
           'section',
           { class: 'card' },
+          h('h2', null, 'Labels'),
+          h(
+            'ol',
+            { class: 'label-list', start: '0', 'data-testid': 'label-names' },
+            labels.map((name) => h('li', null, name)),
+          ),
+        ),
+        h(
+          'section',
+          { class: 'card' },
           h('h2', null, 'Metrics'),
           facts(
             [
               ['SNR', snrText(filter), 'filter-snr'],
+              [
+                'Ablation (SR drop without it)',
+                `${num(filter.ablation * 100, 3)} points`,
+                'filter-ablation',
+              ],
               ['Signal (marks inside clusters)', filter.signal, 'filter-signal'],
               ['Noise (marks outside)', filter.noise, 'filter-noise'],
               [
@@ -158,7 +214,6 @@ export async function filterView(ctx, id) {
                 'Scale',
                 `${num(filter.scale)}${filter.silent ? ' — silent, left out of the layer aggregates' : ''}`,
               ],
-              ['Ablation (SR drop without it)', `${num(filter.ablation * 100, 3)} points`],
               ['Layer SR', pct(layer.successRate)],
             ],
             { 'data-testid': 'filter-metrics' },

@@ -1,5 +1,6 @@
-// `#/probes/<id>/layers/<name>`: a probed layer's filters as a grid of correlation heatmaps,
-// highest SNR first, silent filters marked.
+// `#/probes/<id>/layers/<name>`: a probed layer's filters as a grid of heatmaps, highest SNR
+// first and silent filters last (or hidden), on one colour scale for the layer (or the API's
+// heatmap per filter), in pages, searchable by a label in the filters' clusters.
 
 import { gql, serverDefaults, subscribeEvents } from '../api.js';
 import {
@@ -15,6 +16,8 @@ import {
   runLink,
   snrText,
 } from '../dom.js';
+import { heatmapThumb, layerMax, maxAbs, scaleLegend } from '../heatmap-thumb.js';
+import { metricOptions, optionsForm } from './layer-options.js';
 
 const LAYERS = `query ProbeLayers($id: ID!) {
   probe(id: $id) {
@@ -22,16 +25,16 @@ const LAYERS = `query ProbeLayers($id: ID!) {
     layers { id layerName complete successRate snr meanNoise meanClusterSize meanClustersPerFilter silentFilters layer { filters } }
   }
 }`;
-const FILTERS = `query LayerFilters($id: ID!, $first: Int, $after: String, $threshold: Float!, $normalization: Normalization!, $minScale: Float!) {
+const FILTERS = `query LayerFilters($id: ID!, $first: Int, $after: String, $threshold: Float!, $normalization: Normalization!, $minScale: Float!, $silent: Boolean, $clusterLabel: String, $svg: Boolean!) {
   node(id: $id) {
     ... on LayerProbe {
-      filters(orderBy: SNR_DESC, first: $first, after: $after, threshold: $threshold, normalization: $normalization, minScale: $minScale) {
+      filters(orderBy: SNR_DESC, first: $first, after: $after, threshold: $threshold, normalization: $normalization, minScale: $minScale, silent: $silent, clusterLabel: $clusterLabel) {
         totalCount
         pageInfo { hasNextPage endCursor }
         nodes {
-          id index snr signal noise noiseFree silent scale preferredLabel
+          id index snr signal noise noiseFree silent scale preferredLabel ablation
           clusters { names }
-          correlation { svg labels }
+          correlation { labels rows svg @include(if: $svg) }
         }
       }
     }
@@ -41,23 +44,29 @@ const PROGRESS = `subscription ProbeProgress($probeId: ID!, $afterSequence: Int)
   probeProgress(probeId: $probeId, afterSequence: $afterSequence) { sequence type status layer }
 }`;
 
-/** Heatmap SVGs are many kB for many labels: fetch fewer of them per page as C grows. */
-const pageSize = (labels) => (labels <= 20 ? 100 : labels <= 50 ? 24 : 8);
+/** Heatmaps are many kB for many labels: fewer of them per page as C grows. */
+const pageSize = (labels) => (labels <= 20 ? 48 : labels <= 50 ? 24 : 8);
+
+/** The offset cursor of position `n` (the API's `cursor:<n>`, base64url). */
+const cursorAt = (n) =>
+  n > 0 ? btoa(`cursor:${n}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : null;
 
 /** The server's standalone SVG as an image: isolated from the page (its ids, its styles). */
-const svgImage = (svg, alt) =>
+const svgImage = (svg, alt, scaleMax) =>
   h('img', {
     class: 'heatmap',
     src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`,
     alt,
     'data-testid': 'heatmap',
+    'data-scale-max': String(scaleMax),
   });
 
-function card(filter, rank) {
+function card(filter, rank, shared) {
   const labels = filter.correlation.labels;
   const clusters = filter.clusters.length
     ? filter.clusters.map((c) => `{${c.names.join(', ')}}`).join(' ')
     : 'no cluster';
+  const title = `filter ${filter.index}`;
   return h(
     'a',
     {
@@ -69,106 +78,90 @@ function card(filter, rank) {
       'data-snr': filter.snr === null ? '' : String(filter.snr),
       'data-silent': String(filter.silent),
       title: filter.silent
-        ? `filter ${filter.index} is silent (scale ${num(filter.scale)} below minScale)`
-        : `filter ${filter.index}`,
+        ? `${title} is silent (scale ${num(filter.scale)} below minScale)`
+        : title,
     },
     h(
       'div',
       { class: 'filter-card-head' },
       h('span', { class: 'rank' }, `#${rank}`),
-      h('strong', null, `filter ${filter.index}`),
+      h('strong', null, title),
       filter.silent
         ? h('span', { class: 'badge status-silent', 'data-testid': 'silent-badge' }, 'silent')
         : null,
     ),
-    svgImage(filter.correlation.svg, `correlation matrix of filter ${filter.index}`),
+    shared === null
+      ? svgImage(
+          filter.correlation.svg,
+          `correlation matrix of ${title}`,
+          maxAbs(filter.correlation.rows),
+        )
+      : heatmapThumb(filter.correlation.rows, labels, shared, `correlation matrix of ${title}`),
     h(
       'div',
       { class: 'filter-card-metrics' },
       h('span', null, 'SNR ', h('strong', { 'data-testid': 'card-snr' }, snrText(filter))),
-      h('span', null, `signal ${filter.signal}, noise ${filter.noise}`),
+      h(
+        'span',
+        null,
+        'ablation ',
+        h('strong', { 'data-testid': 'card-ablation' }, `${num(filter.ablation * 100, 3)} pts`),
+      ),
+      h(
+        'span',
+        null,
+        `signal ${filter.signal}, noise ${filter.noise}, scale ${num(filter.scale, 2)}`,
+      ),
       h('span', null, `prefers ${labels[filter.preferredLabel] ?? filter.preferredLabel}`),
       h('span', { class: 'clusters' }, clusters),
     ),
   );
 }
 
-/** The metric parameters from the page's `?threshold=&normalization=&minScale=`, else the server's. */
-function metricOptions(query, defaults) {
-  const number = (name) => {
-    const value = Number(query.get(name));
-    return query.has(name) && Number.isFinite(value) ? value : defaults[name];
-  };
-  const normalization = query.get('normalization');
-  return {
-    threshold: number('threshold'),
-    minScale: number('minScale'),
-    normalization: ['COLUMN_CENTERED', 'MAX', 'NONE'].includes(normalization)
-      ? normalization
-      : defaults.normalization,
-  };
-}
-
-/** The three parameters as a form; applying it changes the address, so the view has a link. */
-function optionsForm(options, base) {
-  const field = (label, input) => h('label', null, label, input);
-  const threshold = h('input', {
-    type: 'number',
-    name: 'threshold',
-    step: 'any',
-    min: '0',
-    max: '1',
-    value: options.threshold,
-    'data-testid': 'opt-threshold',
-  });
-  const minScale = h('input', {
-    type: 'number',
-    name: 'minScale',
-    step: 'any',
-    min: '0',
-    max: '1',
-    value: options.minScale,
-    'data-testid': 'opt-min-scale',
-  });
-  const normalization = h(
+/** The grid's toggles: colour scale, silent filters, a label to search the clusters for. */
+function gridControls(state, names, onChange) {
+  const scale = h(
     'select',
-    { name: 'normalization', 'data-testid': 'opt-normalization' },
-    ['COLUMN_CENTERED', 'MAX', 'NONE'].map((n) =>
-      h('option', { value: n, selected: n === options.normalization }, n),
+    {
+      'data-testid': 'scale-mode',
+      onchange: () => ((state.shared = scale.value === 'shared'), onChange()),
+    },
+    h(
+      'option',
+      { value: 'shared', selected: state.shared },
+      'one colour scale for the layer (raw values)',
+    ),
+    h('option', { value: 'filter', selected: !state.shared }, 'per filter (the API’s heatmap)'),
+  );
+  const hide = h('input', {
+    type: 'checkbox',
+    checked: state.hideSilent,
+    'data-testid': 'hide-silent',
+    onchange: () => ((state.hideSilent = hide.checked), onChange()),
+  });
+  const label = h(
+    'select',
+    {
+      'data-testid': 'label-search',
+      onchange: () => ((state.label = label.value || null), onChange()),
+    },
+    h('option', { value: '' }, 'any label'),
+    names.map((name, i) =>
+      h('option', { value: name, selected: state.label === name }, `${i} ${name}`),
     ),
   );
   return h(
-    'form',
-    {
-      class: 'options',
-      'data-testid': 'metric-options',
-      onsubmit: (event) => {
-        event.preventDefault();
-        const query = new URLSearchParams({
-          threshold: threshold.value,
-          normalization: normalization.value,
-          minScale: minScale.value,
-        });
-        location.hash = `${base}?${query}`;
-      },
-    },
-    field('threshold ', threshold),
-    field('normalization ', normalization),
-    field('minScale ', minScale),
-    h('button', { type: 'submit', 'data-testid': 'opt-apply' }, 'Apply'),
-    h('a', { href: base }, 'defaults'),
-    h(
-      'span',
-      { class: 'muted' },
-      'These change the values shown; the order is always by the SNR stored for the defaults.',
-    ),
+    'div',
+    { class: 'curve-controls', 'data-testid': 'grid-controls' },
+    h('label', null, 'Colours: ', scale),
+    h('label', null, hide, ' hide silent filters'),
+    h('label', null, 'Clusters holding ', label),
   );
 }
 
 export async function layerView(ctx, probeId, layerName) {
   const [{ probe }, defaults] = await Promise.all([gql(LAYERS, { id: probeId }), serverDefaults()]);
   const options = metricOptions(ctx.query, defaults);
-  const final = defaults.final;
   if (ctx.disposed) return;
   const layer = probe?.layers.find((l) => l.layerName === layerName);
   if (!probe || !layer) {
@@ -182,10 +175,13 @@ export async function layerView(ctx, probeId, layerName) {
   const position = names.indexOf(layerName);
   const neighbour = (i) =>
     names[i] ? h('a', { href: href('probes', probeId, 'layers', names[i]) }, names[i]) : null;
+  const state = { shared: true, hideSilent: false, label: null, page: 0, labelNames: [] };
 
   const grid = h('div', { class: 'grid', 'data-testid': 'filter-grid' });
   const summary = h('p', { class: 'muted', 'data-testid': 'grid-summary' });
-  const more = h('button', { type: 'button', hidden: true }, 'Load more');
+  const pager = h('div', { class: 'pager', 'data-testid': 'pager' });
+  const controls = h('div');
+  const key = h('div', { class: 'label-key', 'data-testid': 'label-key' });
   const errors = h('div');
   replace(
     ctx.root,
@@ -215,40 +211,96 @@ export async function layerView(ctx, probeId, layerName) {
     h(
       'p',
       { class: 'muted' },
-      'Each heatmap is a filter’s correlation matrix: input labels (rows) against the output fields averaged over each label’s test images (columns); red above 0, blue below. Silent filters (too weak to count in the layer’s aggregates) are greyed out.',
+      'Each heatmap is a filter’s correlation matrix: input labels (rows) against the output fields averaged over each label’s test images (columns); red above 0, blue below. Silent filters (too weak to count in the layer’s aggregates) are greyed out and come last.',
     ),
     optionsForm(options, href('probes', probeId, 'layers', layerName)),
+    controls,
+    key,
     errors,
+    pager,
     grid,
     summary,
-    more,
   );
 
   const first = pageSize(probe.run.architecture.labels);
-  let shown = 0;
-  async function load(after) {
-    const { node } = await gql(FILTERS, { id: layer.id, first, after, ...options });
-    if (ctx.disposed || !node) return;
+  let generation = 0;
+  async function load() {
+    const mine = ++generation;
+    const { node } = await gql(FILTERS, {
+      id: layer.id,
+      first,
+      after: cursorAt(state.page * first),
+      ...options,
+      silent: state.hideSilent ? false : null,
+      clusterLabel: state.label,
+      svg: !state.shared,
+    });
+    if (ctx.disposed || !node || mine !== generation) return;
     const page = node.filters;
-    if (!after) {
-      grid.replaceChildren();
-      shown = 0;
+    const labelNames = page.nodes[0]?.correlation.labels;
+    if (labelNames && state.labelNames.length === 0) {
+      state.labelNames = labelNames;
+      replace(controls, gridControls(state, labelNames, restart));
     }
-    grid.append(...page.nodes.map((f, i) => card(f, shown + i + 1)));
-    shown += page.nodes.length;
-    summary.textContent = `${shown} of ${page.totalCount} filters stored${layer.complete ? '' : ' so far'} (layer has ${layer.layer.filters}).`;
-    more.hidden = !page.pageInfo.hasNextPage;
-    more.onclick = () =>
-      load(page.pageInfo.endCursor).catch((error) => errors.replaceChildren(errorBox(error)));
+    const shared = state.shared ? layerMax(page.nodes) : null;
+    grid.replaceChildren(
+      ...page.nodes.map((f, i) =>
+        card(f, state.page * first + i + 1, shared ?? (state.shared ? 1 : null)),
+      ),
+    );
+    grid.dataset.scale = state.shared ? 'shared' : 'filter';
+    replace(
+      key,
+      state.shared && shared !== null
+        ? [
+            scaleLegend(shared),
+            h('span', { class: 'muted' }, ' one scale for every filter of this layer; '),
+          ]
+        : null,
+      h('span', { class: 'muted' }, 'labels: '),
+      state.labelNames.map((n, i) => h('span', { class: 'label-name' }, `${i} ${n}`)),
+    );
+    const pages = Math.max(1, Math.ceil(page.totalCount / first));
+    replace(
+      pager,
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: state.page === 0,
+          'data-testid': 'page-prev',
+          onclick: () => go(state.page - 1),
+        },
+        '← Previous',
+      ),
+      h('span', { 'data-testid': 'page-number' }, ` page ${state.page + 1} of ${pages} `),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !page.pageInfo.hasNextPage,
+          'data-testid': 'page-next',
+          onclick: () => go(state.page + 1),
+        },
+        'Next →',
+      ),
+    );
+    summary.textContent = `${page.totalCount} filters${state.label ? ` with ${state.label} in a cluster` : ''}${state.hideSilent ? ', silent ones hidden' : ''}; ${layer.complete ? '' : 'so far '}(layer has ${layer.layer.filters}).`;
+    summary.dataset.total = String(page.totalCount);
+  }
+  const showError = (error) => errors.replaceChildren(errorBox(error));
+  const go = (n) => {
+    state.page = n;
+    load().catch(showError);
+  };
+  function restart() {
+    go(0);
   }
   await load();
 
   // While this layer is being probed, reload as its filters are stored.
-  if (layer.complete || final.has(probe.status)) return;
-  const reload = debounce(
-    () => load().catch((error) => errors.replaceChildren(errorBox(error))),
-    500,
-  );
+  if (layer.complete || defaults.final.has(probe.status)) return;
+  const reload = debounce(() => load().catch(showError), 500);
   ctx.onDispose(reload.cancel);
   ctx.onDispose(
     subscribeEvents(
@@ -264,7 +316,7 @@ export async function layerView(ctx, probeId, layerName) {
             reload();
           }
         },
-        onError: (error) => errors.replaceChildren(errorBox(error)),
+        onError: showError,
       },
     ),
   );

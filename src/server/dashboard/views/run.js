@@ -1,196 +1,50 @@
-// `#/runs/<id>`: a run's summary, its loss and SR curves and the current epoch's progress, kept
-// live by `trainingProgress`.
+// `#/runs/<id>`: a run's name and tags, its step-loss curve beside its epoch curves (smoothing,
+// log scale, zoom, hover), throughput and time left while it trains, kept live by
+// `trainingProgress`; its downloads and probes.
 
-import { download, gql, serverDefaults, subscribeEvents } from '../api.js';
-import { lineChart } from '../charts.js';
+import { gql, serverDefaults, subscribeEvents } from '../api.js';
+import { curveChart } from '../curves.js';
+import { curveControls, runColor, seconds } from '../curve-controls.js';
+import { badge, crumbs, errorBox, facts, h, num, pct, replace, when } from '../dom.js';
 import {
-  badge,
-  crumbs,
-  duration,
-  errorBox,
-  facts,
-  h,
-  href,
-  num,
-  pct,
-  replace,
-  when,
-} from '../dom.js';
+  datasetText,
+  downloadsCard,
+  hyperparameterCard,
+  importCard,
+  probeList,
+  progressBar,
+} from './run-cards.js';
+import { labelsEditor } from './run-edit.js';
+import { runNumber, runTitle } from './runs.js';
 
-const RUN = `query Run($id: ID!) {
-  run(id: $id) {
-    id status dataset datasetOptions epoch epochs backend device threads error
-    createdAt startedAt finishedAt bestTestSR finalTestSR trainExamples testExamples warnings
+export const RUN_FIELDS = `id name tags notes status dataset datasetOptions epoch epochs backend device threads error
+    createdAt startedAt finishedAt durationSeconds bestTestSR finalTestSR trainExamples testExamples warnings
     origin imported { fileName format sizeBytes sha256 normalizationFrom notes }
     architecture { id name parameterCount }
     hyperparameters { batchSize learningRate momentum nesterov weightDecay augmentation seed schedule { kind warmupEpochs } }
     metrics { epoch trainLoss trainSR testLoss testSR learningRate wallSeconds }
-    probes { id status createdAt layerNames }
-  }
-}`;
-const PROGRESS = `subscription Progress($runId: ID!, $afterSequence: Int) {
+    steps { step epoch batch loss imagesPerSecond }
+    probes { id status createdAt layerNames }`;
+const RUN = `query Run($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`;
+export const PROGRESS = `subscription Progress($runId: ID!, $afterSequence: Int) {
   trainingProgress(runId: $runId, afterSequence: $afterSequence) {
     sequence at type status error reason backend device epoch bestTestSR finalTestSR warnings
     evaluation { batch batches }
     metrics { epoch trainLoss trainSR testLoss testSR learningRate wallSeconds }
-    step { epoch batch batches loss }
+    step { epoch batch batches loss imagesPerSecond }
   }
 }`;
 
-function progressBar(label, fraction, props) {
-  const clamped = Math.max(0, Math.min(1, fraction || 0));
-  return h(
-    'div',
-    { class: 'progress', ...props },
-    h('div', { class: 'progress-label' }, label),
-    h(
-      'div',
-      { class: 'progress-track' },
-      h('div', { class: 'progress-fill', style: `width: ${(clamped * 100).toFixed(1)}%` }),
-    ),
-  );
-}
+/** A STEP event's step number, counted from the run's start as `TrainingRun.steps` counts it. */
+export const stepOf = (step) => (step.epoch - 1) * step.batches + step.batch;
 
-function probeList(probes) {
-  if (probes.length === 0)
-    return h('p', { class: 'muted' }, 'No probes yet: start one with the startProbe mutation.');
-  return h(
-    'ul',
-    { class: 'plain' },
-    probes.map((p) =>
-      h(
-        'li',
-        null,
-        h(
-          'a',
-          { href: href('probes', p.id), 'data-testid': 'probe-link' },
-          `Probe of ${when(p.createdAt)}`,
-        ),
-        ' ',
-        badge(p.status),
-        ` ${p.layerNames.join(', ')}`,
-      ),
-    ),
-  );
-}
-
-/** `procedural (imageSize 16, labels 4, …)`: the dataset with its options, wrapping freely. */
-const datasetText = (run) => {
-  const options = Object.entries(run.datasetOptions ?? {}).map(([k, v]) => `${k} ${v}`);
-  return options.length ? `${run.dataset} (${options.join(', ')})` : run.dataset;
-};
-
-function hyperparameterCard(state) {
-  const hp = state.hyperparameters;
-  return h(
-    'section',
-    { class: 'card' },
-    h('h2', null, 'Hyperparameters'),
-    facts([
-      ['Epochs', state.epochs],
-      ['Batch size', hp.batchSize],
-      [
-        'Learning rate',
-        `${hp.learningRate} (${hp.schedule.kind.toLowerCase()}${hp.schedule.warmupEpochs ? `, ${hp.schedule.warmupEpochs} warm-up` : ''})`,
-      ],
-      ['Momentum', `${hp.momentum}${hp.nesterov ? ' (Nesterov)' : ''}`],
-      ['Weight decay', hp.weightDecay],
-      ['Augmentation', hp.augmentation],
-      ['Seed', hp.seed],
-    ]),
-  );
-}
-
-/** An imported run has no hyperparameters of ours: its file and how its inputs are read. */
-function importCard(state) {
-  const file = state.imported;
-  return h(
-    'section',
-    { class: 'card', 'data-testid': 'imported' },
-    h('h2', null, 'Imported network'),
-    facts([
-      ['File', file ? `${file.fileName} (${file.format}, ${bytesText(file.sizeBytes)})` : '–'],
-      ['SHA-256', file ? file.sha256.slice(0, 16) + '…' : '–'],
-      ['Input standardisation', file ? file.normalizationFrom.toLowerCase() : '–'],
-    ]),
-    file && file.notes.length
-      ? h(
-          'details',
-          { 'data-testid': 'import-notes' },
-          h(
-            'summary',
-            null,
-            `What the import changed (${file.notes.length}), the outputs unchanged`,
-          ),
-          h('ul', null, ...file.notes.map((note) => h('li', null, note))),
-        )
-      : null,
-    ...(state.warnings ?? []).map((w) => h('p', { class: 'warning', 'data-testid': 'warning' }, w)),
-  );
-}
-
-/** `12.3 MiB`, `45 KiB` or `512 bytes`. */
-function bytesText(bytes) {
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  if (bytes >= 2 ** 10) return `${Math.round(bytes / 2 ** 10)} KiB`;
-  return `${bytes} bytes`;
-}
-
-/** The run's files: its metrics, and its network as ONNX and TensorFlow.js once it succeeded. */
-function downloadsCard(state, errors) {
-  const base = `/export/runs/${encodeURIComponent(state.id)}`;
-  const link = (path, filename, label, testid) =>
-    h(
-      'a',
-      {
-        href: `${base}/${path}`,
-        'data-testid': testid,
-        onclick: (event) => {
-          event.preventDefault();
-          download(`${base}/${path}`, filename).catch((error) =>
-            errors.replaceChildren(errorBox(error)),
-          );
-        },
-      },
-      label,
-    );
-  const ready = state.status === 'SUCCEEDED';
-  return h(
-    'section',
-    { class: 'card' },
-    h('h2', null, 'Downloads'),
-    h(
-      'ul',
-      { class: 'downloads' },
-      state.origin === 'TRAINED'
-        ? h(
-            'li',
-            null,
-            link('metrics.csv', `run-metrics.csv`, 'metrics per epoch (CSV)', 'download-metrics'),
-          )
-        : null,
-      ready
-        ? h('li', null, link('model.onnx', 'model.onnx', 'network (ONNX)', 'download-onnx'))
-        : null,
-      ready
-        ? h(
-            'li',
-            null,
-            link(
-              'tfjs/model.json',
-              'model.json',
-              'network (TensorFlow.js model.json)',
-              'download-tfjs',
-            ),
-            ' + ',
-            link('tfjs/weights.bin', 'weights.bin', 'weights.bin', 'download-tfjs-weights'),
-          )
-        : null,
-      ready
-        ? null
-        : h('li', { class: 'muted' }, 'The network can be downloaded once the run has succeeded.'),
-    ),
-  );
+/** Seconds left at `imagesPerSecond`: the epochs not trained yet, less the batches done. */
+function eta(state) {
+  const step = state.step;
+  if (!step?.imagesPerSecond || !state.trainExamples || !state.epochs) return null;
+  const done =
+    (step.epoch - 1) * state.trainExamples + (step.batch / step.batches) * state.trainExamples;
+  return (state.epochs * state.trainExamples - done) / step.imagesPerSecond;
 }
 
 export async function runView(ctx, id) {
@@ -204,25 +58,56 @@ export async function runView(ctx, id) {
     );
     return;
   }
-  const state = { ...run, step: null, metrics: new Map(run.metrics.map((m) => [m.epoch, m])) };
+  const state = {
+    ...run,
+    step: null,
+    metrics: new Map(run.metrics.map((m) => [m.epoch, m])),
+    steps: new Map(run.steps.map((s) => [s.step, s])),
+  };
+  const view = { smoothing: 0, log: false, zoom: null, epochZoom: null };
 
   const header = h('div');
   const progress = h('div', { class: 'card' });
   const charts = h('div', { class: 'charts' });
   const details = h('div', { class: 'columns' });
   const errors = h('div');
-  replace(ctx.root, header, errors, progress, charts, details);
+  const controls = curveControls(view, () => draw.charts());
+  const editor = labelsEditor(state, (fresh) => {
+    Object.assign(state, fresh);
+    draw.header();
+  });
+  replace(
+    ctx.root,
+    header,
+    editor,
+    errors,
+    progress,
+    state.origin === 'TRAINED' ? controls : null,
+    charts,
+    details,
+  );
 
   const draw = {
     header() {
       replace(
         header,
-        crumbs('run'),
+        crumbs(runNumber(state.id)),
         h(
           'h1',
           null,
-          `${state.architecture.name} on ${state.dataset} `,
+          h('span', { class: 'swatch', style: `background:${runColor(state.id)}` }),
+          ` ${runNumber(state.id)} ${runTitle(state)} `,
           badge(state.status, { 'data-testid': 'run-status' }),
+        ),
+        h(
+          'p',
+          { 'data-testid': 'run-labels' },
+          state.tags.map((tag) =>
+            h('a', { class: 'tag', href: `#/?tag=${encodeURIComponent(tag)}` }, tag),
+          ),
+          state.notes
+            ? h('span', { class: 'notes', 'data-testid': 'run-notes' }, state.notes)
+            : null,
         ),
         state.error
           ? errorBox({
@@ -255,17 +140,17 @@ export async function runView(ctx, id) {
         );
         return;
       }
-      const epochs = state.epochs;
       const done = state.metrics.size;
       const step = state.step;
+      const live = step && !final.has(state.status);
       replace(
         progress,
-        progressBar(`Epochs: ${done} / ${epochs}`, done / epochs, {
+        progressBar(`Epochs: ${done} / ${state.epochs}`, done / state.epochs, {
           'data-testid': 'run-progress',
           'data-epoch': done,
-          'data-epochs': epochs,
+          'data-epochs': state.epochs,
         }),
-        step && !final.has(state.status)
+        live
           ? progressBar(
               `Epoch ${step.epoch}: batch ${step.batch} / ${step.batches}, loss ${num(step.loss, 4)}`,
               step.batch / step.batches,
@@ -276,37 +161,72 @@ export async function runView(ctx, id) {
               },
             )
           : null,
+        live
+          ? h(
+              'p',
+              { 'data-testid': 'throughput' },
+              `${step.imagesPerSecond ? `${num(step.imagesPerSecond, 3)} images/s` : 'measuring images/s'}, about ${seconds(eta(state))} left`,
+            )
+          : null,
       );
     },
     charts() {
       if (state.origin === 'IMPORTED') return;
       const rows = [...state.metrics.values()].sort((a, b) => a.epoch - b.epoch);
-      const points = (field) => rows.map((m) => ({ x: m.epoch, y: m[field] }));
+      const epochSeries = (field, name, dashed) => ({
+        name,
+        color: dashed ? '#d62728' : '#1f77b4',
+        dashed,
+        marks: true,
+        points: rows.map((m) => ({ x: m.epoch, y: m[field] })),
+      });
+      const epochView = { ...view, zoom: view.epochZoom };
       replace(
         charts,
-        lineChart({
-          title: 'Loss',
-          testid: 'loss-chart',
-          xMax: state.epochs,
+        curveChart({
+          title: 'Training loss per step',
+          testid: 'step-chart',
+          view,
+          onZoom: (zoom) => {
+            view.zoom = zoom;
+            draw.charts();
+          },
           series: [
-            { name: 'train', points: points('trainLoss') },
-            { name: 'test', points: points('testLoss'), dashed: true },
+            {
+              name: 'batch loss',
+              key: state.id,
+              color: runColor(state.id),
+              points: [...state.steps.values()].map((s) => ({ x: s.step, y: s.loss })),
+            },
           ],
         }),
-        lineChart({
-          title: 'Success rate',
+        curveChart({
+          title: 'Loss per epoch',
+          testid: 'loss-chart',
+          xLabel: 'epoch',
+          view: epochView,
+          onZoom: (zoom) => {
+            view.epochZoom = zoom;
+            draw.charts();
+          },
+          series: [epochSeries('trainLoss', 'train', false), epochSeries('testLoss', 'test', true)],
+        }),
+        curveChart({
+          title: 'Success rate per epoch',
           testid: 'sr-chart',
-          xMax: state.epochs,
-          yDomain: [0, 1],
-          yFormat: (v) => `${Math.round(v * 100)}%`,
-          series: [
-            { name: 'train', points: points('trainSR') },
-            { name: 'test', points: points('testSR'), dashed: true },
-          ],
+          xLabel: 'epoch',
+          view: { ...epochView, log: false, smoothing: 0 },
+          onZoom: (zoom) => {
+            view.epochZoom = zoom;
+            draw.charts();
+          },
+          yFormat: (v) => `${Math.round(v * 1000) / 10}%`,
+          series: [epochSeries('trainSR', 'train', false), epochSeries('testSR', 'test', true)],
         }),
       );
     },
     details() {
+      const ended = final.has(state.status);
       replace(
         details,
         h(
@@ -320,7 +240,17 @@ export async function runView(ctx, id) {
             ['Examples', `${state.trainExamples ?? '–'} train, ${state.testExamples ?? '–'} test`],
             ['Backend', `${state.backend ?? '–'}${state.device ? ` (${state.device})` : ''}`],
             ['Created', when(state.createdAt)],
-            ['Running for', state.startedAt ? duration(state.startedAt, state.finishedAt) : '–'],
+            [
+              ended ? 'Took' : 'Running for',
+              h(
+                'span',
+                {
+                  'data-testid': 'run-duration',
+                  'data-live': ended || !state.startedAt ? null : state.startedAt,
+                },
+                seconds(state.durationSeconds),
+              ),
+            ],
             ['Best test SR', pct(state.bestTestSR), 'best-test-sr'],
             ['Final test SR', pct(state.finalTestSR), 'final-test-sr'],
           ]),
@@ -334,10 +264,18 @@ export async function runView(ctx, id) {
   Object.values(draw).forEach((fn) => fn());
 
   if (final.has(run.status)) return;
+  const ticker = setInterval(() => {
+    const cell = details.querySelector('[data-live]');
+    if (cell) cell.textContent = seconds((Date.now() - Date.parse(cell.dataset.live)) / 1000);
+  }, 1000);
+  ctx.onDispose(() => clearInterval(ticker));
   const refresh = async () => {
     const { run: fresh } = await gql(RUN, { id });
     if (!fresh || ctx.disposed) return;
-    Object.assign(state, fresh, { metrics: new Map(fresh.metrics.map((m) => [m.epoch, m])) });
+    Object.assign(state, fresh, {
+      metrics: new Map(fresh.metrics.map((m) => [m.epoch, m])),
+      steps: new Map(fresh.steps.map((s) => [s.step, s])),
+    });
     Object.values(draw).forEach((fn) => fn());
   };
   const showError = (error) => errors.replaceChildren(errorBox(error));
@@ -354,7 +292,9 @@ export async function runView(ctx, id) {
             draw.progress();
           } else if (event.type === 'STEP' && event.step) {
             state.step = event.step;
+            state.steps.set(stepOf(event.step), { ...event.step, step: stepOf(event.step) });
             draw.progress();
+            draw.charts();
           } else if (event.type === 'EVALUATION' && event.evaluation) {
             state.evaluation = event.evaluation;
             draw.progress();
