@@ -1,17 +1,25 @@
 import type { GraphQLClient } from './graphql-client.js';
 import {
+  DATASETS,
   HEATMAPS,
   LABEL_NAMES,
   LAYER_FILTERS,
   PAGE,
   PROBE,
   RUN,
+  type Dataset,
   type FilterRow,
   type PageInfo,
   type ProbeDetails,
   type RunDetails,
 } from './operations.js';
 import { selectExtremes, type HeatmapFile } from './report-data.js';
+
+/** The server's description of a dataset (sizes, label names, where its files are), or null. */
+export async function fetchDataset(client: GraphQLClient, name: string): Promise<Dataset | null> {
+  const { datasets } = await client.request<{ datasets: Dataset[] }>('datasets', DATASETS);
+  return datasets.find((d) => d.name === name) ?? null;
+}
 
 export async function fetchRun(client: GraphQLClient, id: string): Promise<RunDetails> {
   const { run } = await client.request<{ run: RunDetails | null }>('run', RUN, { id });
@@ -64,17 +72,17 @@ export async function fetchHeatmaps(
   const ids = [
     ...new Set([...chosen.values()].flatMap((c) => [...c.best, ...c.worst].map((f) => f.id))),
   ];
-  const svgs = new Map<string, string>();
+  const svgs = new Map<string, { svg: string; raw: string }>();
   for (let i = 0; i < ids.length; i += PAGE) {
     const { nodes } = await client.request<{
-      nodes: ({ id: string; correlation: { svg: string } } | null)[];
+      nodes: ({ id: string; correlation: { svg: string; raw: string } } | null)[];
     }>('heatmaps', HEATMAPS, { ids: ids.slice(i, i + PAGE) });
-    for (const node of nodes) if (node) svgs.set(node.id, node.correlation.svg);
+    for (const node of nodes) if (node) svgs.set(node.id, node.correlation);
   }
   const file = (f: FilterRow): HeatmapFile => {
-    const svg = svgs.get(f.id);
-    if (svg === undefined) throw new Error(`filter ${f.id} has no heatmap on the server`);
-    return { index: f.index, snr: f.snr!, svg };
+    const views = svgs.get(f.id);
+    if (views === undefined) throw new Error(`filter ${f.id} has no heatmap on the server`);
+    return { index: f.index, snr: f.snr!, ...views };
   };
   return new Map(
     [...chosen].map(([layer, c]) => [layer, { best: c.best.map(file), worst: c.worst.map(file) }]),

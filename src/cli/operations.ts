@@ -97,7 +97,7 @@ export const RUN = `query Run($id: ID!) { run(id: $id) { id status dataset datas
   threads trainExamples testExamples error createdAt startedAt finishedAt finalTestSR bestTestSR keepCheckpoints
   origin imported { fileName format sizeBytes sha256 }
   hyperparameters { epochs batchSize learningRate momentum nesterov weightDecay augmentation seed maxTrainExamples
-    schedule { kind warmupEpochs milestones factor } }
+    maxTestExamples schedule { kind warmupEpochs milestones factor } }
   architecture { id name inputShape labels parameterCount flops layers { name kind filters outputShape } }
   metrics { ${METRIC_FIELDS} } } }`;
 
@@ -120,7 +120,7 @@ export const TRAINING_PROGRESS = `subscription TrainingProgress($runId: ID!, $af
 
 export interface ProbeEvent {
   sequence: number;
-  type: 'STATUS' | 'HEAD_EPOCH' | 'LAYER_SR' | 'FILTERS' | 'LAYER_DONE';
+  type: 'STATUS' | 'HEAD_EPOCH' | 'LAYER_SR' | 'FILTERS' | 'LAYER_DONE' | 'FEATURES';
   at: string;
   status: Status | null;
   layer: string | null;
@@ -130,10 +130,15 @@ export interface ProbeEvent {
   successRate: number | null;
   filterIndices: number[] | null;
   error: string | null;
+  /** FEATURES: the frozen pass over a split ('train' or 'test'), images done of total. */
+  split?: string | null;
+  done?: number | null;
+  total?: number | null;
+  imagesPerSecond?: number | null;
 }
 export const PROBE_PROGRESS = `subscription ProbeProgress($probeId: ID!, $after: Int) {
   probeProgress(probeId: $probeId, afterSequence: $after) { sequence type at status layer epoch testSR
-    trainLoss successRate filterIndices error } }`;
+    trainLoss successRate filterIndices error split done total imagesPerSecond } }`;
 
 export interface Afcc {
   keptFraction: number;
@@ -157,7 +162,21 @@ export interface LayerDetails {
   afcc: Afcc | null;
   history: { epoch: number; trainLoss: number; testSR: number; learningRate: number | null }[];
   layer: { filters: number | null };
+  /** The spread over the probe's replicate heads; null for a probe stored before replicates. */
+  replicates: {
+    replicates: number;
+    successRate: Spread;
+    snr: Spread;
+    meanNoise: Spread;
+    meanClustersPerFilter: Spread;
+  } | null;
 }
+export interface Spread {
+  mean: number | null;
+  std: number | null;
+  values: (number | null)[];
+}
+const SPREAD = 'mean std values';
 export interface ProbeDetails {
   id: string;
   status: Status;
@@ -177,7 +196,9 @@ export const PROBE = `query Probe($id: ID!) { probe(id: $id) { id status options
   error createdAt startedAt finishedAt run { id }
   layers { id layerName complete successRate probePointShape meanClusterSize meanClustersPerFilter
     clusteredFraction meanNoise snr silentFilters afcc { keptFraction kept total srBefore srAfter }
-    history { epoch trainLoss testSR learningRate } layer { filters } } } }`;
+    history { epoch trainLoss testSR learningRate } layer { filters }
+    replicates { replicates successRate { ${SPREAD} } snr { ${SPREAD} } meanNoise { ${SPREAD} }
+      meanClustersPerFilter { ${SPREAD} } } } } }`;
 
 export interface FilterRow {
   id: string;
@@ -202,4 +223,6 @@ export const LAYER_FILTERS = `query LayerFilters($id: ID!, $after: String) { nod
 export const LABEL_NAMES = `query LabelNames($id: ID!) { node(id: $id) { ... on LayerProbe {
   filters(first: 1) { nodes { correlation { labels } } } } } }`;
 
-export const HEATMAPS = `query Heatmaps($ids: [ID!]!) { nodes(ids: $ids) { id ... on FilterResult { index correlation { svg } } } }`;
+/** Each filter's heatmap in both views (README.md#heatmaps). */
+export const HEATMAPS = `query Heatmaps($ids: [ID!]!) { nodes(ids: $ids) { id ... on FilterResult { index
+  correlation { svg: svg(view: NORMALIZED) raw: svg(view: RAW) } } } }`;

@@ -1,5 +1,5 @@
 import { clusterText } from '../csv.js';
-import type { FilterRow, LayerDetails, ProbeDetails, RunDetails } from './operations.js';
+import type { Dataset, FilterRow, LayerDetails, ProbeDetails, RunDetails } from './operations.js';
 
 /** What a report is made of: everything fetched from the API once the probe ended. */
 export interface ReportData {
@@ -12,6 +12,8 @@ export interface ReportData {
   };
   readonly run: RunDetails;
   readonly probe: ProbeDetails;
+  /** The server's description of the run's dataset (null if it no longer lists it). */
+  readonly dataset: Dataset | null;
   readonly labelNames: readonly string[];
   /** Every filter of each probed layer, by index. */
   readonly filters: ReadonlyMap<string, readonly FilterRow[]>;
@@ -24,7 +26,10 @@ export interface ReportData {
 export interface HeatmapFile {
   readonly index: number;
   readonly snr: number;
+  /** The NORMALIZED view: N with its marks and clusters. */
   readonly svg: string;
+  /** The RAW view. */
+  readonly raw: string;
 }
 
 /**

@@ -9,19 +9,11 @@ import {
   secondsBetween,
   type ReportData,
 } from './report-data.js';
-import { lineChart } from './svg-charts.js';
+import { reportCharts } from './report-charts.js';
+import { heatmapPath, reportReadme } from './report-readme.js';
+import { markdownTable } from './report-settings.js';
 
-const md = (v: string | number | boolean | null | undefined, digits = 3): string => {
-  if (v === null || v === undefined) return 'n/a';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(digits);
-  return String(v).replace(/\|/g, '\\|');
-};
-
-function markdownTable(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const line = (cells: readonly unknown[]) =>
-    `| ${cells.map((c) => md(c as string | number | null)).join(' | ')} |`;
-  return [line(header), `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(line)].join('\n');
-}
+export { heatmapPath };
 
 /** The per-layer table in markdown (layers.md and the folder's README). */
 export function layersMarkdown(data: ReportData): string {
@@ -62,11 +54,13 @@ export function summaryOf(data: ReportData, files: readonly string[]): Record<st
             index: f.index,
             snr: f.snr,
             file: heatmapPath(layer, 'best', i, f.index),
+            raw: heatmapPath(layer, 'best', i, f.index, 'raw'),
           })),
           worst: h.worst.map((f, i) => ({
             index: f.index,
             snr: f.snr,
             file: heatmapPath(layer, 'worst', i, f.index),
+            raw: heatmapPath(layer, 'worst', i, f.index, 'raw'),
           })),
         },
       ]),
@@ -74,156 +68,6 @@ export function summaryOf(data: ReportData, files: readonly string[]): Record<st
     stream: data.stream,
     files,
   };
-}
-
-/** Phase 1's loss and SR per epoch (a run trained here). */
-function trainingCharts(m: ReportData['run']['metrics']): Record<string, string> {
-  return {
-    'training-loss.svg': lineChart({
-      title: 'Phase 1: loss per epoch',
-      xLabel: 'epoch',
-      yLabel: 'cross-entropy loss',
-      series: [
-        { name: 'train', points: m.map((e) => [e.epoch, e.trainLoss]) },
-        { name: 'test', points: m.map((e) => [e.epoch, e.testLoss]), dashed: true },
-      ],
-    }),
-    'training-sr.svg': lineChart({
-      title: 'Phase 1: success rate per epoch',
-      xLabel: 'epoch',
-      yLabel: 'SR',
-      series: [
-        { name: 'train', points: m.map((e) => [e.epoch, e.trainSR]) },
-        { name: 'test', points: m.map((e) => [e.epoch, e.testSR]), dashed: true },
-      ],
-    }),
-  };
-}
-
-/** The report's phase 1 row: the hyperparameters, or the file an imported network came from. */
-function phaseOneRow(run: ReportData['run']): string {
-  if (run.imported)
-    return `imported network | ${run.imported.fileName} (${run.imported.format}, ${run.imported.sizeBytes} bytes, sha256 \`${run.imported.sha256.slice(0, 16)}...\`)`;
-  const hp: Record<string, unknown> = run.hyperparameters ?? {};
-  return `hyperparameters | ${run.epochs} epochs, batch ${md(hp.batchSize as number)}, lr ${md(hp.learningRate as number, 4)}, augmentation ${md(hp.augmentation as string)}`;
-}
-
-export const heatmapPath = (layer: string, kind: 'best' | 'worst', rank: number, index: number) =>
-  `heatmaps/${layer.replace(/[^A-Za-z0-9_.-]/g, '_')}/${kind}-${rank + 1}-filter-${index}.svg`;
-
-function charts(data: ReportData): Record<string, string> {
-  const m = data.run.metrics;
-  const layers = data.probe.layers;
-  const xTicks = layers.map((l, i) => ({ value: i + 1, label: l.layerName }));
-  return {
-    ...(data.run.origin === 'IMPORTED' ? {} : trainingCharts(m)),
-    'sr-per-layer.svg': lineChart({
-      title: 'Phase 2: SR of a readout per conv layer',
-      xLabel: 'layer',
-      yLabel: 'SR',
-      xTicks,
-      series: [
-        { name: 'SR(layer)', points: layers.map((l, i) => [i + 1, l.successRate]) },
-        {
-          name: 'network test SR',
-          points: layers.map((_, i) => [i + 1, data.run.finalTestSR]),
-          dashed: true,
-        },
-      ],
-    }),
-    'snr-per-layer.svg': lineChart({
-      title: 'Phase 3: SNR and noise per conv layer',
-      xLabel: 'layer',
-      yLabel: 'value',
-      xTicks,
-      series: [
-        { name: 'layer SNR', points: layers.map((l, i) => [i + 1, l.snr]) },
-        {
-          name: 'noise / filter',
-          points: layers.map((l, i) => [i + 1, l.meanNoise]),
-          dashed: true,
-        },
-        {
-          name: 'clusters / filter',
-          points: layers.map((l, i) => [i + 1, l.meanClustersPerFilter]),
-        },
-      ],
-    }),
-    'head-training.svg': lineChart({
-      title: 'Phase 2: head test SR per head epoch',
-      xLabel: 'head epoch',
-      yLabel: 'SR',
-      series: layers.map((l) => ({
-        name: l.layerName,
-        points: l.history.map((h) => [h.epoch, h.testSR] as const),
-      })),
-    }),
-  };
-}
-
-function readme(
-  data: ReportData,
-  summary: Record<string, unknown>,
-  files: readonly string[],
-): string {
-  const { run, probe } = data;
-  const s = summary as {
-    run: { durationSeconds: number | null };
-    probe: { durationSeconds: number | null };
-    command: { seconds: number | null };
-  };
-  const heatmapLines = [...data.heatmaps].map(([layer, h]) => {
-    const link = (kind: 'best' | 'worst', list: typeof h.best) =>
-      list
-        .map(
-          (f, i) =>
-            `[${f.index}](${heatmapPath(layer, kind, i, f.index)}) (SNR ${f.snr.toFixed(2)})`,
-        )
-        .join(', ') || 'none';
-    return `- ${layer}: best ${link('best', h.best)}; worst ${link('worst', h.worst)}`;
-  });
-  return `# filterscope reproduce: ${run.architecture.name} on ${run.dataset}
-
-| | |
-| --- | --- |
-| training run | \`${run.id}\` (${run.status}) |
-| probe | \`${probe.id}\` (${probe.status}) |
-| architecture | ${run.architecture.name}, ${run.architecture.parameterCount} parameters |
-| dataset | ${run.dataset} ${JSON.stringify(run.datasetOptions)}, ${run.trainExamples ?? '?'} train / ${run.testExamples ?? '?'} test examples |
-| ${phaseOneRow(run)} |
-| probe options | ${probe.options.headEpochs} head epochs, ${probe.options.maxTrainExamples ?? 'all'} train / ${probe.options.maxTestExamples ?? 'all'} test examples |
-| backend | ${run.backend ?? '?'} (${run.device ?? '?'}); probe ${probe.backend ?? '?'}${probe.device ? ` (${probe.device})` : ''} |
-| durations | training ${md(s.run.durationSeconds, 0)} s, probe ${md(s.probe.durationSeconds, 0)} s, this command ${md(s.command.seconds, 0)} s |
-| final test SR | ${md(run.finalTestSR, 4)} (best ${md(run.bestTestSR, 4)}) |
-| server | ${data.command.embedded ? 'embedded' : data.command.server} |
-
-## Per layer
-
-${layersMarkdown(data)}
-
-\`snr\` is the layer's (total signal / total noise over its non-silent filters, from the API);
-\`meanFilterSnr\` is the mean of those filters' own SNRs where they have noise.
-
-![SR per layer](sr-per-layer.svg)
-![SNR per layer](snr-per-layer.svg)
-
-## Training
-
-${
-  run.origin === 'IMPORTED'
-    ? 'Imported: trained elsewhere, so there is no training history here.'
-    : '![loss](training-loss.svg)\n![SR](training-sr.svg)'
-}
-![heads](head-training.svg)
-
-## Label-matrix heatmaps (best and worst filters by SNR, non-silent ones with noise)
-
-${heatmapLines.join('\n')}
-
-## Files
-
-${files.map((f) => `- [${f}](${f})`).join('\n')}
-`;
 }
 
 /**
@@ -261,15 +105,27 @@ export function writeReport(folder: string, data: ReportData): string[] {
       e.wallSeconds,
     ]),
   );
-  Object.assign(files, charts(data));
+  Object.assign(files, reportCharts(data));
   for (const [layer, h] of data.heatmaps) {
-    h.best.forEach((f, i) => (files[heatmapPath(layer, 'best', i, f.index)] = f.svg));
-    h.worst.forEach((f, i) => (files[heatmapPath(layer, 'worst', i, f.index)] = f.svg));
+    for (const kind of ['best', 'worst'] as const)
+      h[kind].forEach((f, i) => {
+        files[heatmapPath(layer, kind, i, f.index)] = f.svg;
+        files[heatmapPath(layer, kind, i, f.index, 'raw')] = f.raw;
+      });
   }
   const names = ['README.md', 'report.json', ...Object.keys(files)];
   const summary = summaryOf(data, names);
   files['report.json'] = `${JSON.stringify(summary, null, 2)}\n`;
-  files['README.md'] = readme(data, summary, names);
+  const s = summary as {
+    run: { durationSeconds: number | null };
+    probe: { durationSeconds: number | null };
+    command: { seconds: number | null };
+  };
+  files['README.md'] = reportReadme(
+    data,
+    { run: s.run.durationSeconds, probe: s.probe.durationSeconds, command: s.command.seconds },
+    names,
+  );
   for (const [name, text] of Object.entries(files)) {
     const path = join(folder, name);
     mkdirSync(dirname(path), { recursive: true });

@@ -2,7 +2,14 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from './args.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded.js';
-import { fetchFilters, fetchHeatmaps, fetchLabelNames, fetchProbe, fetchRun } from './fetch.js';
+import {
+  fetchDataset,
+  fetchFilters,
+  fetchHeatmaps,
+  fetchLabelNames,
+  fetchProbe,
+  fetchRun,
+} from './fetch.js';
 import { GraphQLClient, GraphQLRequestError, endpointOf } from './graphql-client.js';
 import type { FilterRow } from './operations.js';
 import {
@@ -64,12 +71,14 @@ async function reproduce(
     filters.set(layer.layerName, await fetchFilters(client, layer.id));
   const labelNames = probe.layers[0] ? await fetchLabelNames(client, probe.layers[0].id) : [];
   const heatmaps = await fetchHeatmaps(client, filters, plan.heatmaps);
+  const dataset = await fetchDataset(client, run.dataset);
   const folder = resolve(plan.out ?? join('reports', `${run.id}-${probe.id}`));
   rmSync(join(folder, 'heatmaps'), { recursive: true, force: true });
   writeReport(folder, {
     command: { ...command, finishedAt: new Date().toISOString() },
     run,
     probe,
+    dataset,
     labelNames,
     filters,
     heatmaps,

@@ -1,7 +1,7 @@
 import { escapeXml } from '../xml.js';
 /**
  * A tiny standalone SVG line chart (no dependency): axes with "nice" ticks, one polyline with
- * markers per series, a legend. Null or non-finite y values break a line.
+ * markers per series, optional error bars, a legend. Null or non-finite y values break a line.
  */
 
 export interface Series {
@@ -9,6 +9,8 @@ export interface Series {
   /** [x, y] pairs; y null (or not finite) leaves a gap. */
   readonly points: readonly (readonly [number, number | null])[];
   readonly dashed?: boolean;
+  /** Half-widths of error bars (e.g. a standard deviation), one per point; null: no bar. */
+  readonly errors?: readonly (number | null)[];
 }
 
 export interface LineChartOptions {
@@ -21,6 +23,8 @@ export interface LineChartOptions {
   /** Fixed y range (e.g. 0 and 1 for success rates); default: the data's, widened to nice ticks. */
   readonly yMin?: number;
   readonly yMax?: number;
+  /** Counts: y ticks at whole numbers only. */
+  readonly integerY?: boolean;
   /** Pixels; default 640 x 360. */
   readonly width?: number;
   readonly height?: number;
@@ -56,6 +60,17 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+/** Whole-number ticks covering [min, max], about 6 of them. */
+export function integerTicks(min: number, max: number): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
+  const low = Math.floor(Math.min(min, max));
+  const high = Math.max(Math.ceil(Math.max(min, max)), low + 1);
+  const step = Math.max(1, niceTicks(low, high)[1]! - niceTicks(low, high)[0]!);
+  const ticks: number[] = [];
+  for (let t = Math.floor(low / step) * step; t < high + step; t += step) ticks.push(t);
+  return ticks;
+}
+
 function label(value: number, step: number): string {
   const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
   return value.toFixed(decimals);
@@ -63,12 +78,33 @@ function label(value: number, step: number): string {
 
 const f1 = (n: number) => Number(n.toFixed(1)).toString();
 
+/** A vertical bar from y - e to y + e with caps, for each point that has an error. */
+function errorBars(
+  series: Series,
+  colour: string,
+  px: (x: number) => number,
+  py: (y: number) => number,
+): string[] {
+  const out: string[] = [];
+  series.points.forEach(([x, y], i) => {
+    const e = series.errors?.[i];
+    if (!Number.isFinite(x) || y === null || !Number.isFinite(y) || e == null) return;
+    if (!Number.isFinite(e)) return;
+    const cx = px(x);
+    const [top, bottom] = [f1(py(y + Math.abs(e))), f1(py(y - Math.abs(e)))];
+    out.push(
+      `<path class="error-bar" d="M${f1(cx)} ${top}V${bottom}M${f1(cx - 5)} ${top}H${f1(cx + 5)}M${f1(cx - 5)} ${bottom}H${f1(cx + 5)}" stroke="${colour}" stroke-width="1.5" fill="none"/>`,
+    );
+  });
+  return out;
+}
+
 /** A standalone SVG document (`<svg xmlns=...>`). */
 export function lineChart(options: LineChartOptions): string {
   const width = options.width ?? 640;
   const height = options.height ?? 360;
   const legendWidth = 150;
-  const m = { left: 64, right: legendWidth + 16, top: 40, bottom: 52 };
+  const m = { left: 64, right: legendWidth + 16, top: 40, bottom: options.xTicks ? 72 : 52 };
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
 
@@ -77,15 +113,20 @@ export function lineChart(options: LineChartOptions): string {
   );
   const xs = [...finite.map((p) => p[0]), ...(options.xTicks ?? []).map((t) => t.value)];
   const ys = finite.map((p) => p[1]);
+  for (const series of options.series)
+    series.points.forEach(([x, y], i) => {
+      const e = series.errors?.[i];
+      if (Number.isFinite(x) && y !== null && Number.isFinite(y) && e != null && Number.isFinite(e))
+        ys.push(y - Math.abs(e), y + Math.abs(e));
+    });
   let xMin = xs.length ? Math.min(...xs) : 0;
   let xMax = xs.length ? Math.max(...xs) : 1;
   if (xMin === xMax) [xMin, xMax] = [xMin - 1, xMax + 1];
   // Categories get half a step of room at both ends, so that end labels stay readable.
   if (options.xTicks) [xMin, xMax] = [xMin - 0.5, xMax + 0.5];
-  const yTicks = niceTicks(
-    options.yMin ?? (ys.length ? Math.min(...ys) : 0),
-    options.yMax ?? (ys.length ? Math.max(...ys) : 1),
-  );
+  const yFrom = options.yMin ?? (ys.length ? Math.min(...ys) : 0);
+  const yTo = options.yMax ?? (ys.length ? Math.max(...ys) : 1);
+  const yTicks = options.integerY ? integerTicks(yFrom, yTo) : niceTicks(yFrom, yTo);
   const yLow = options.yMin ?? yTicks[0] ?? 0;
   const yHigh = options.yMax ?? yTicks[yTicks.length - 1] ?? 1;
   const ySpan = yHigh - yLow || 1;
@@ -123,11 +164,17 @@ export function lineChart(options: LineChartOptions): string {
       const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : 1;
       return ticks.map((value) => ({ value, label: label(value, step) }));
     })();
+  // Labels wider than their share of the axis are turned 40 degrees so that they do not overlap.
+  const longest = xTicks.reduce((n, t) => Math.max(n, t.label.length), 0);
+  const crowded = xTicks.length > 1 && longest * 7.2 > plotW / xTicks.length - 4;
   for (const t of xTicks) {
     const x = f1(px(t.value));
+    const y = m.top + plotH + 18;
     out.push(
       `<line x1="${x}" x2="${x}" y1="${m.top + plotH}" y2="${m.top + plotH + 5}" stroke="#333"/>`,
-      `<text x="${x}" y="${m.top + plotH + 18}" text-anchor="middle">${escapeXml(t.label)}</text>`,
+      crowded
+        ? `<text transform="translate(${x} ${y - 6}) rotate(-40)" text-anchor="end">${escapeXml(t.label)}</text>`
+        : `<text x="${x}" y="${y}" text-anchor="middle">${escapeXml(t.label)}</text>`,
     );
   }
   // axes and their labels
@@ -162,6 +209,7 @@ export function lineChart(options: LineChartOptions): string {
       for (const [x, y] of run)
         out.push(`<circle cx="${f1(px(x))}" cy="${f1(py(y))}" r="3" fill="${colour}"/>`);
     }
+    out.push(...errorBars(series, colour, px, (v) => py(Math.min(yHigh, Math.max(yLow, v)))));
     out.push('</g>');
     const ly = m.top + 8 + i * 18;
     const lx = width - legendWidth;

@@ -584,7 +584,8 @@ describe('filterscope import', () => {
       expect(log.text().trim()).toBe(folder);
       expect(status).toBe(0);
       const report = readFileSync(join(folder, 'README.md'), 'utf8');
-      expect(report).toMatch(/\| imported network \| fashion28-folded\.onnx \(ONNX, \d+ bytes/);
+      expect(report).toMatch(/\| File \| fashion28-folded\.onnx \|/);
+      expect(report).toMatch(/\| Format \| ONNX \|/);
       expect(report).toMatch(/no training history here/);
       expect(existsSync(join(folder, 'training-loss.svg'))).toBe(false);
       expect(existsSync(join(folder, 'sr-per-layer.svg'))).toBe(true);

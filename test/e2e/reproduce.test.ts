@@ -237,6 +237,11 @@ it('trains, probes and reports through the API, surviving a server restart mid-t
       const svg = readFileSync(join(out, h.file), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain(`${layer.layerName} filter ${h.index}`);
+      // The normalised view, with the raw one beside it.
+      expect(svg).toContain('class="heatmap normalized"');
+      expect(readFileSync(join(out, h.file.replace(/\.svg$/, '-raw.svg')), 'utf8')).toContain(
+        'class="heatmap raw"',
+      );
     }
   }
   console.log(
@@ -248,6 +253,9 @@ it('trains, probes and reports through the API, surviving a server restart mid-t
     'training-sr',
     'sr-per-layer',
     'snr-per-layer',
+    'noise-per-layer',
+    'clusters-per-layer',
+    'silent-filters-per-layer',
     'head-training',
   ]) {
     const svg = readFileSync(join(out, `${chart}.svg`), 'utf8');
@@ -258,6 +266,9 @@ it('trains, probes and reports through the API, surviving a server restart mid-t
   const readme = readFileSync(join(out, 'README.md'), 'utf8');
   expect(readme).toContain(report.run.id);
   expect(readme).toContain(report.probe.id);
+  expect(readme).toContain('| Dataset | procedural |');
+  expect(readme).toContain('| Head epochs |');
+  expect(readme).toContain(`/export/runs/${report.run.id}/model.onnx`);
   expect(existsSync(join(out, 'sr-per-layer.svg'))).toBe(true);
 });
 

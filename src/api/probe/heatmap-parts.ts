@@ -93,6 +93,46 @@ export function clusterBlocks(
   return out;
 }
 
+/** One entry of the cluster key: its colour index (-1: "and k more") and text at x. */
+export interface ClusterKey {
+  readonly cluster: number;
+  readonly text: string;
+  readonly x: number;
+}
+/** Pixels between rows of the cluster key. */
+export const KEY_ROW = 20;
+const KEY_CHAR = 13 * 0.6;
+
+/**
+ * The cluster key laid out in rows that fit between `left` and `width`, at most `maxRows`; what
+ * does not fit is summed up as "and k more".
+ */
+export function clusterKeys(
+  clusters: readonly (readonly number[])[],
+  labels: readonly string[],
+  left: number,
+  width: number,
+  maxRows = 4,
+): ClusterKey[][] {
+  const rows: ClusterKey[][] = [[]];
+  let x = left;
+  for (let k = 0; k < clusters.length; k++) {
+    const text = `{${clusters[k]!.map((l) => labels[l] ?? String(l)).join(', ')}}`;
+    const w = 16 + text.length * KEY_CHAR + 14;
+    if (x + w > width - 8 && rows[rows.length - 1]!.length > 0) {
+      if (rows.length === maxRows) {
+        rows[rows.length - 1]!.push({ cluster: -1, text: `and ${clusters.length - k} more`, x });
+        return rows;
+      }
+      rows.push([]);
+      x = left;
+    }
+    rows[rows.length - 1]!.push({ cluster: k, text, x });
+    x += w;
+  }
+  return rows;
+}
+
 /** The colour scale from -scale to +scale, the threshold on it, and the counts behind SNR. */
 export function heatmapLegend(
   lay: Layout,
@@ -100,11 +140,11 @@ export function heatmapLegend(
   normalized: {
     threshold: number;
     metrics: FilterMetrics;
-    labels: readonly string[];
+    keys: readonly ClusterKey[][];
   } | null,
 ): string[] {
-  const { left, top, grid, legendWidth, width } = lay;
-  const ly = top + grid + 22;
+  const { left, top, grid, legendWidth } = lay;
+  const ly = top + grid + 30;
   const out = [
     '<g class="legend" font-size="13">',
     '<defs><linearGradient id="diverging" x1="0" x2="1" y1="0" y2="0">',
@@ -119,7 +159,7 @@ export function heatmapLegend(
     `<text x="${left + legendWidth + 24}" y="${ly + 11}">${normalized ? 'N' : 'M (logits)'}</text>`,
   ];
   if (normalized) {
-    const { threshold, metrics, labels } = normalized;
+    const { threshold, metrics, keys } = normalized;
     if (scale > 0 && Math.abs(threshold) <= scale) {
       const x = left + (legendWidth * (threshold / scale + 1)) / 2;
       out.push(
@@ -131,23 +171,19 @@ export function heatmapLegend(
     out.push(
       `<text x="${left}" y="${ly + 52}">${metrics.markCount} marks: signal ${metrics.signal}, noise ${metrics.noise}, SNR ${snr}; ${metrics.clusters.length} clusters</text>`,
     );
-    // Each cluster's colour, as far as the width allows.
-    let x = left;
-    const y = ly + 74;
-    const char = 13 * 0.6;
-    metrics.clusters.forEach((members, k) => {
-      if (x < 0) return;
-      const text = `{${members.map((l) => labels[l] ?? String(l)).join(', ')}}`;
-      if (x + (text.length + 3) * char > width - 10) {
-        out.push(`<text x="${x}" y="${y}">…</text>`);
-        x = -1;
-        return;
+    // Each cluster's colour and labels, in rows.
+    keys.forEach((row, r) => {
+      const y = ly + 76 + r * KEY_ROW;
+      for (const key of row) {
+        if (key.cluster < 0) {
+          out.push(`<text x="${key.x}" y="${y}">${escapeXml(key.text)}</text>`);
+          continue;
+        }
+        out.push(
+          `<rect x="${key.x}" y="${y - 10}" width="12" height="12" fill="${clusterColour(key.cluster)}"/>`,
+          `<text x="${key.x + 16}" y="${y}">${escapeXml(key.text)}</text>`,
+        );
       }
-      out.push(
-        `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${clusterColour(k)}"/>`,
-        `<text x="${x + 16}" y="${y}">${escapeXml(text)}</text>`,
-      );
-      x += 16 + text.length * char + 12;
     });
   }
   out.push('</g>');

@@ -6,7 +6,15 @@ import {
   type Normalization,
 } from '../../analysis/metrics.js';
 import { escapeXml } from '../../xml.js';
-import { clusterBlocks, divergingColor, fmt, heatmapLegend, type Layout } from './heatmap-parts.js';
+import {
+  clusterBlocks,
+  clusterKeys,
+  divergingColor,
+  fmt,
+  heatmapLegend,
+  KEY_ROW,
+  type Layout,
+} from './heatmap-parts.js';
 /**
  * A correlation matrix as a standalone SVG heatmap: input (true) labels as rows, the averaged
  * output fields as columns, label names on both axes, a diverging colour scale symmetric about 0
@@ -58,7 +66,7 @@ function layoutOf(C: number, labels: readonly string[], minWidth: number, extra:
   const grid = C * cell;
   const legendWidth = Math.max(200, Math.min(320, grid));
   const width = Math.max(left + grid + 20, left + legendWidth + 120, minWidth);
-  const height = top + grid + 70 + extra;
+  const height = top + grid + 74 + extra;
   return { C, cell, font, left, top, grid, width, height, legendWidth };
 }
 
@@ -81,12 +89,10 @@ export function renderHeatmap(options: HeatmapOptions): string {
   const subtitle = metrics
     ? `normalised matrix N (${normalization}); dot: a mark, N ≥ ${fmt(threshold)}; outline: a cluster`
     : 'raw matrix M (logit units)';
-  const lay = layoutOf(
-    C,
-    labels,
-    Math.ceil(Math.max(title.length * 10.5, subtitle.length * 7.4)) + 20,
-    metrics ? 44 : 0,
-  );
+  const minWidth = Math.ceil(Math.max(title.length * 10.5, subtitle.length * 7.4)) + 20;
+  const base = layoutOf(C, labels, minWidth, 0);
+  const keys = metrics ? clusterKeys(metrics.clusters, labels, base.left, base.width) : [];
+  const lay = metrics ? layoutOf(C, labels, minWidth, 52 + keys.length * KEY_ROW) : base;
   const { cell, font, left, top, grid, width, height } = lay;
 
   const out: string[] = [];
@@ -139,6 +145,6 @@ export function renderHeatmap(options: HeatmapOptions): string {
     }
     out.push('</g>', ...clusterBlocks(metrics.clusters, labels, lay));
   }
-  out.push(...heatmapLegend(lay, scale, metrics ? { threshold, metrics, labels } : null), '</svg>');
+  out.push(...heatmapLegend(lay, scale, metrics ? { threshold, metrics, keys } : null), '</svg>');
   return out.join('\n');
 }

@@ -1,6 +1,6 @@
 import { filterMetrics } from '../../../src/analysis/metrics.js';
 import { divergingColor, renderHeatmap } from '../../../src/api/probe/heatmap.js';
-import { runsOf } from '../../../src/api/probe/heatmap-parts.js';
+import { clusterKeys, runsOf } from '../../../src/api/probe/heatmap-parts.js';
 import { escapeXml } from '../../../src/xml.js';
 
 /** Checks that every tag is closed in order (a small well-formedness test). */
@@ -174,6 +174,25 @@ describe('renderHeatmap, NORMALIZED view (the default)', () => {
     ]);
     const block = svg.split('<g class="cluster" data-labels="4,6">')[1]!.split('</g>')[0]!;
     expect(block.match(/fill="none"/g)).toHaveLength(4);
+  });
+
+  it('lays the cluster key out in rows that fit, summing up what does not', () => {
+    const many = Array.from({ length: 10 }, (_, k) => [k]);
+    const rows = clusterKeys(many, FASHION, 100, 400);
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.flat().map((k) => k.cluster)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const row of rows) expect(row[0]!.x).toBe(100);
+    const capped = clusterKeys(many, FASHION, 100, 400, 2);
+    expect(capped).toHaveLength(2);
+    const last = capped[1]!.at(-1)!;
+    expect(last.cluster).toBe(-1);
+    expect(last.text).toBe(`and ${10 - (capped.flat().length - 1)} more`);
+    // Every cluster of a filter with many of them is named in its SVG, in one row or more.
+    const M = new Float32Array(100);
+    for (let i = 0; i < 10; i++) M[i * 10 + i] = 1;
+    const svg = renderHeatmap({ values: M, labels: FASHION, title: 'diagonal' });
+    expect(clustersOf(svg)).toHaveLength(10);
+    for (const name of FASHION) expect(svg).toContain(`>{${escapeXml(name)}}</text>`);
   });
 
   it('handles an all-zero matrix (no marks) and rejects a wrong size', () => {

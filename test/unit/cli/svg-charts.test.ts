@@ -1,4 +1,4 @@
-import { lineChart, niceTicks } from '../../../src/cli/svg-charts.js';
+import { integerTicks, lineChart, niceTicks } from '../../../src/cli/svg-charts.js';
 import { escapeXml } from '../../../src/xml.js';
 
 const polylines = (svg: string) =>
@@ -107,5 +107,104 @@ describe('SVG line chart', () => {
 
   it('escapes XML', () => {
     expect(escapeXml(`<a & 'b' "c">`)).toBe('&lt;a &amp; &apos;b&apos; &quot;c&quot;&gt;');
+  });
+});
+
+describe('SVG line chart: error bars, fixed ranges, counts and crowded labels', () => {
+  const bars = (svg: string) =>
+    [...svg.matchAll(/<path class="error-bar" d="M([\d.]+) ([\d.]+)V([\d.]+)/g)].map((m) =>
+      m.slice(1).map(Number),
+    );
+
+  it('draws an error bar of ± the given half-width around each point that has one', () => {
+    const svg = lineChart({
+      title: 'SR',
+      xLabel: 'layer',
+      yLabel: 'SR',
+      yMin: 0,
+      yMax: 1,
+      series: [
+        {
+          name: 'SR',
+          points: [
+            [1, 0.5],
+            [2, 0.6],
+            [3, 0.7],
+          ],
+          errors: [0.1, null, 0.2],
+        },
+      ],
+    });
+    const drawn = bars(svg);
+    expect(drawn).toHaveLength(2);
+    // The plot runs from y = 40 (SR 1) to y = 308 (SR 0): 268 px per unit of SR.
+    const [x1, top1, bottom1] = drawn[0]!;
+    expect(bottom1! - top1!).toBeCloseTo(0.2 * 268, 0);
+    expect(drawn[1]![2]! - drawn[1]![1]!).toBeCloseTo(0.4 * 268, 0);
+    expect(x1).toBeLessThan(drawn[1]![0]!);
+    // The 0-1 axis is kept whatever the data: its ticks run from 0 to 1.
+    expect(svg).toContain('>0.0</text>');
+    expect(svg).toContain('>1.0</text>');
+  });
+
+  it('widens an automatic range to hold the error bars, and clips bars to a fixed one', () => {
+    const auto = lineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [{ name: 'a', points: [[1, 5]], errors: [3] }],
+    });
+    expect(auto).toContain('>2</text>');
+    expect(auto).toContain('>8</text>');
+    const fixed = lineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      yMin: 0,
+      yMax: 1,
+      series: [{ name: 'a', points: [[1, 0.95]], errors: [0.2] }],
+    });
+    expect(bars(fixed)[0]![1]).toBeGreaterThanOrEqual(40);
+  });
+
+  it('puts count ticks on whole numbers only', () => {
+    expect(integerTicks(0, 2)).toEqual([0, 1, 2]);
+    expect(integerTicks(0, 64).every((t) => Number.isInteger(t))).toBe(true);
+    expect(integerTicks(0, 64).at(-1)).toBeGreaterThanOrEqual(64);
+    const svg = lineChart({
+      title: 'silent',
+      xLabel: 'layer',
+      yLabel: 'filters',
+      yMin: 0,
+      integerY: true,
+      series: [
+        {
+          name: 'silent',
+          points: [
+            [1, 0],
+            [2, 2],
+          ],
+        },
+      ],
+    });
+    expect(svg).not.toMatch(/>\d+\.\d+<\/text>/);
+  });
+
+  it('turns crowded category labels so that they do not overlap', () => {
+    const xTicks = Array.from({ length: 13 }, (_, i) => ({ value: i + 1, label: `conv${i + 1}` }));
+    const svg = lineChart({
+      title: 't',
+      xLabel: 'layer',
+      yLabel: 'y',
+      xTicks,
+      series: [{ name: 'a', points: xTicks.map((t) => [t.value, t.value]) }],
+    });
+    expect(svg.match(/rotate\(-40\)" text-anchor="end">conv\d+<\/text>/g)).toHaveLength(13);
+    const few = lineChart({
+      ...{ title: 't', xLabel: 'l', yLabel: 'y' },
+      xTicks: xTicks.slice(0, 3),
+      series: [],
+    });
+    expect(few).not.toContain('rotate(-40)');
   });
 });
