@@ -21,7 +21,7 @@ export function layerChart({
   percent,
   quantity,
   xNames,
-  width = 640,
+  width = 600,
   height = 320,
 }) {
   const plotW = width - MARGIN.left - MARGIN.right;
@@ -103,6 +103,17 @@ export function layerChart({
           'data-testid': 'network-sr',
           'data-value': line.reference,
         }),
+        s(
+          'text',
+          {
+            class: 'legend',
+            x: MARGIN.left + plotW - 4,
+            y: y(line.reference) - 4 - i * 13,
+            'text-anchor': 'end',
+            fill: line.color,
+          },
+          `${line.name.split(' ')[0]} network ${fmt(line.reference)}`,
+        ),
       );
     if (shown.length > 1)
       group.append(
