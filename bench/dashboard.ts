@@ -74,6 +74,25 @@ async function main(): Promise<void> {
     '{ runs(filter: { search: "baseline" }) { totalCount } }',
   );
 
+  // The list's own query over HTTP, without the browser: what the server's share is.
+  const LIST = `query($f: RunFilter) { runs(first: 50, filter: $f) { totalCount nodes { id name tags status dataset epoch epochs startedAt durationSeconds bestTestSR origin architecture { name } } } }`;
+  const timeQuery = async (filter: Record<string, unknown> | null): Promise<number[]> => {
+    const times: number[] = [];
+    for (let r = 0; r < REPEATS; r++) {
+      const started = performance.now();
+      const res = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: LIST, variables: { f: filter } }),
+      });
+      await res.json();
+      times.push(performance.now() - started);
+    }
+    return times;
+  };
+  const apiList = await timeQuery(null);
+  const apiSearch = await timeQuery({ search: 'baseline' });
+
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const page = await browser.newPage();
   const paint: number[] = [];
@@ -108,6 +127,8 @@ async function main(): Promise<void> {
   console.log('| --- | --- | --- | --- |');
   row('first paint of the list (navigation to first rows)', paint);
   row('search typed to matching rows (150 ms debounce incl.)', search);
+  row('API only: runs(first: 50), the list query', apiList);
+  row('API only: runs(first: 50, filter: { search })', apiSearch);
 }
 
 main().catch((error) => {

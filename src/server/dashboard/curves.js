@@ -32,16 +32,19 @@ function logTicks(lo, hi) {
       const v = m * 10 ** e;
       if (v >= lo && v <= hi) ticks.push(Number(v.toPrecision(6)));
     }
-  return ticks.length >= 2 ? ticks : [lo, hi];
+  // Less than a decade: round linear ticks, placed on the log axis all the same.
+  return ticks.length >= 3 ? ticks : niceTicks(lo, hi, 4).filter((t) => t > 0);
 }
 
 /** The x and y domains of the visible points; y padded, positive on a log scale. */
-function domains(series, zoom, log) {
+function domains(series, zoom, log, xRange) {
   const all = series.flatMap((line) => line.shown);
-  const xs = all.map((p) => p.x);
+  const xs = [...all.map((p) => p.x), ...(xRange ?? [])];
   let [x0, x1] = zoom ?? [Math.min(...xs, Infinity), Math.max(...xs, -Infinity)];
   if (!Number.isFinite(x0) || !Number.isFinite(x1)) [x0, x1] = [0, 1];
   if (x1 - x0 < 1e-9) [x0, x1] = [x0 - 0.5, x1 + 0.5];
+  // Unzoomed, a little room either side so the end points are not cut in half.
+  if (!zoom) [x0, x1] = [x0 - (x1 - x0) * 0.02, x1 + (x1 - x0) * 0.02];
   const ys = all.filter((p) => p.x >= x0 && p.x <= x1 && (!log || p.y > 0)).map((p) => p.y);
   let [y0, y1] = [Math.min(...ys, Infinity), Math.max(...ys, -Infinity)];
   if (!Number.isFinite(y0)) [y0, y1] = log ? [0.1, 1] : [0, 1];
@@ -56,7 +59,8 @@ function domains(series, zoom, log) {
 
 /**
  * A chart of `series` ([{ key, name, color, dashed, points: [{ x, y }], marks }]): `marks` draws
- * a circle per point (for few points, e.g. epochs). `view` = { smoothing, log, zoom: [x0, x1] |
+ * a circle per point (for few points, e.g. epochs). `xRange` [min, max] widens the x axis to
+ * at least that (e.g. every epoch planned) while not zoomed. `view` = { smoothing, log, zoom: [x0, x1] |
  * null }; a drag across the plot calls `onZoom([x0, x1])`. Hovering shows each series' value at
  * the nearest x (raw, and smoothed when smoothing is on).
  */
@@ -67,6 +71,7 @@ export function curveChart({
   view = { smoothing: 0, log: false, zoom: null },
   onZoom,
   xLabel = 'step',
+  xRange,
   yFormat = (v) => num(v, 3),
   width = 560,
   height = 280,
@@ -77,7 +82,7 @@ export function curveChart({
     const points = [...line.points].sort((a, b) => a.x - b.x);
     return { ...line, points, shown: smooth(points, view.smoothing) };
   });
-  const [x0, x1, y0, y1] = domains(lines, view.zoom, view.log);
+  const [x0, x1, y0, y1] = domains(lines, view.zoom, view.log, xRange);
   const fy = view.log ? (v) => Math.log10(Math.max(v, 1e-12)) : (v) => v;
   const x = (v) => MARGIN.left + ((v - x0) / (x1 - x0)) * plotW;
   const y = (v) => MARGIN.top + (1 - (fy(v) - fy(y0)) / (fy(y1) - fy(y0))) * plotH;
@@ -116,7 +121,8 @@ export function curveChart({
         yFormat(t),
       ),
     );
-  for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1))
+  // Steps and epochs are whole numbers: no tick between two of them.
+  for (const t of niceTicks(x0, x1, 6).filter((t) => t >= x0 && t <= x1 && Number.isInteger(t)))
     svg.append(
       s(
         'text',

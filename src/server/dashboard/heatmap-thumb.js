@@ -88,9 +88,9 @@ export function scaleLegend(scaleMax) {
     'svg',
     {
       class: 'scale-legend',
-      width: 260,
+      width: 300,
       height: 34,
-      viewBox: '0 0 260 34',
+      viewBox: '0 0 300 34',
       'data-testid': 'scale-legend',
       'data-scale-max': String(scaleMax),
     },
@@ -104,7 +104,7 @@ export function scaleLegend(scaleMax) {
       ),
     ),
     s('rect', {
-      x: 10,
+      x: 30,
       y: 2,
       width: 240,
       height: 12,
@@ -112,7 +112,7 @@ export function scaleLegend(scaleMax) {
       stroke: '#9aa5b1',
     }),
     stops.map((t, i) =>
-      s('text', { x: 10 + i * 60, y: 30, 'text-anchor': 'middle' }, num(t * scaleMax, 3)),
+      s('text', { x: 30 + i * 60, y: 30, 'text-anchor': 'middle' }, num(t * scaleMax, 3)),
     ),
   );
 }

@@ -21,7 +21,7 @@ export function layerChart({
   percent,
   quantity,
   xNames,
-  width = 640,
+  width = 600,
   height = 320,
 }) {
   const plotW = width - MARGIN.left - MARGIN.right;
@@ -50,7 +50,9 @@ export function layerChart({
     },
     s('text', { class: 'chart-title', x: MARGIN.left, y: 18 }, title),
   );
-  for (const t of niceTicks(yFrom, top, 5))
+  // The axis' bottom (0 or chance) always has its label.
+  const ticks = niceTicks(yFrom, top, 5).filter((t) => t - yFrom > (top - yFrom) * 0.08);
+  for (const t of [yFrom, ...ticks])
     svg.append(
       s('line', { class: 'grid', x1: MARGIN.left, x2: MARGIN.left + plotW, y1: y(t), y2: y(t) }),
       s('text', { class: 'tick', x: MARGIN.left - 6, y: y(t) + 4, 'text-anchor': 'end' }, fmt(t)),
@@ -103,6 +105,17 @@ export function layerChart({
           'data-testid': 'network-sr',
           'data-value': line.reference,
         }),
+        s(
+          'text',
+          {
+            class: 'legend',
+            x: MARGIN.left + plotW - 4,
+            y: y(line.reference) - 4 - i * 13,
+            'text-anchor': 'end',
+            style: `fill: ${line.color}`,
+          },
+          `${line.name.split(' ')[0]} network ${fmt(line.reference)}`,
+        ),
       );
     if (shown.length > 1)
       group.append(

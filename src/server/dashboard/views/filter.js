@@ -156,7 +156,6 @@ export async function filterView(ctx, id) {
       ),
       `filter ${filter.index}`,
     ),
-    around,
     h(
       'h1',
       null,
@@ -165,6 +164,7 @@ export async function filterView(ctx, id) {
         ? h('span', { class: 'badge status-silent', 'data-testid': 'silent-badge' }, 'silent')
         : null,
     ),
+    around,
     h(
       'div',
       { class: 'filter-page' },

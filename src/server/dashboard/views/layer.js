@@ -100,11 +100,12 @@ function card(filter, rank, shared) {
     h(
       'div',
       { class: 'filter-card-metrics' },
-      h('span', null, 'SNR ', h('strong', { 'data-testid': 'card-snr' }, snrText(filter))),
       h(
         'span',
         null,
-        'ablation ',
+        'SNR ',
+        h('strong', { 'data-testid': 'card-snr' }, snrText(filter)),
+        ' · ablation ',
         h('strong', { 'data-testid': 'card-ablation' }, `${num(filter.ablation * 100, 3)} pts`),
       ),
       h(
@@ -285,7 +286,7 @@ export async function layerView(ctx, probeId, layerName) {
         'Next →',
       ),
     );
-    summary.textContent = `${page.totalCount} filters${state.label ? ` with ${state.label} in a cluster` : ''}${state.hideSilent ? ', silent ones hidden' : ''}; ${layer.complete ? '' : 'so far '}(layer has ${layer.layer.filters}).`;
+    summary.textContent = `${page.totalCount} filters${state.label ? ` with ${state.label} in a cluster` : ''}${state.hideSilent ? ', silent ones hidden' : ''}${layer.complete ? '' : ' stored so far'} (the layer has ${layer.layer.filters}).`;
     summary.dataset.total = String(page.totalCount);
   }
   const showError = (error) => errors.replaceChildren(errorBox(error));

@@ -250,7 +250,10 @@ export async function probeView(ctx, id) {
         h('h2', null, 'Probe'),
         facts([
           ['Created', when(state.createdAt)],
-          ['Running for', state.startedAt ? duration(state.startedAt, state.finishedAt) : '–'],
+          [
+            final.has(state.status) ? 'Took' : 'Running for',
+            state.startedAt ? duration(state.startedAt, state.finishedAt) : '–',
+          ],
           ['Backend', `${state.backend ?? '–'}${state.device ? ` (${state.device})` : ''}`],
           ['Forward calls', state.forwardCalls ?? '–'],
         ]),

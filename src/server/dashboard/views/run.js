@@ -186,6 +186,7 @@ export async function runView(ctx, id) {
         curveChart({
           title: 'Training loss per step',
           testid: 'step-chart',
+          xRange: state.step ? [1, state.epochs * state.step.batches] : undefined,
           view,
           onZoom: (zoom) => {
             view.zoom = zoom;
@@ -203,6 +204,7 @@ export async function runView(ctx, id) {
         curveChart({
           title: 'Loss per epoch',
           testid: 'loss-chart',
+          xRange: [1, state.epochs],
           xLabel: 'epoch',
           view: epochView,
           onZoom: (zoom) => {
@@ -214,6 +216,7 @@ export async function runView(ctx, id) {
         curveChart({
           title: 'Success rate per epoch',
           testid: 'sr-chart',
+          xRange: [1, state.epochs],
           xLabel: 'epoch',
           view: { ...epochView, log: false, smoothing: 0 },
           onZoom: (zoom) => {

@@ -10,7 +10,7 @@ const RUNS = `query Runs($first: Int, $after: String, $filter: RunFilter) {
   runs(first: $first, after: $after, filter: $filter) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    nodes { id name tags status dataset epoch epochs startedAt durationSeconds bestTestSR origin architecture { name } probes { id } }
+    nodes { id name tags status dataset epoch epochs startedAt durationSeconds bestTestSR origin architecture { name } }
   }
 }`;
 const RUN_UPDATED = `subscription RunUpdated($afterSequence: Int) {
@@ -91,7 +91,6 @@ function row(run, onTag, onPick) {
       { class: 'number' },
       run.origin === 'IMPORTED' ? 'imported' : `${run.epoch} / ${run.epochs}`,
     ),
-    h('td', { class: 'number' }, run.probes.length),
   );
 }
 
@@ -171,8 +170,7 @@ export async function runsView(ctx) {
             'Status',
             'Duration',
             'Epoch',
-            'Probes',
-          ].map((t, i) => h('th', [1, 6, 8, 9, 10].includes(i) ? { class: 'number' } : null, t)),
+          ].map((t, i) => h('th', [1, 6, 8, 9].includes(i) ? { class: 'number' } : null, t)),
         ),
       ),
       body,
