@@ -110,7 +110,10 @@ export async function followTraining(
   let run = await fetchRun(client, runId);
   let stats: StreamStats['training'] = null;
   if (!FINAL_STATUSES.includes(run.status)) {
-    const watch = new TrainingWatch(progress, run.epochs ?? 0);
+    const watch = new TrainingWatch(progress, run.epochs ?? 0, {
+      batchSize: (run.hyperparameters?.batchSize as number | undefined) ?? null,
+      trainExamples: run.trainExamples ?? run.hyperparameters?.maxTrainExamples ?? null,
+    });
     const result = await followSubscription<TrainingEvent>({
       endpoint: client.endpoint,
       query: TRAINING_PROGRESS,
