@@ -229,6 +229,108 @@ const s = (x: number): string => x.toFixed(1);
 const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(2);
 const row = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
 
+interface Results {
+  fsVgg6?: Measured;
+  ptVgg6?: Measured;
+  fsVgg16?: Measured;
+  ptVgg16?: Measured;
+  single?: Measured;
+}
+
+interface Context {
+  readonly epochs: number;
+  readonly backend: string;
+  readonly fashion: string;
+  readonly vgg16: string;
+}
+
+/** The table of what has been measured so far (rows of probes not yet run are left out). */
+function report(r: Results, c: Context): string[] {
+  const { fsVgg6, ptVgg6, fsVgg16, ptVgg16, single } = r;
+  const lines: string[] = [];
+  const say = (line = ''): void => {
+    lines.push(line);
+  };
+  say(
+    `probe cost: whole probes (features, ${c.epochs} head epochs x 3 replicates, phase 3, AFCC), filterscope (${c.backend} heads, frozen pass ${fsVgg6?.frozenPath ?? '?'}) vs PyTorch ${ptVgg6?.torch ?? ''} on the same machine (${process.env.BENCH_NOTE ?? 'CPU shared with other processes'})`,
+  );
+  say(`${c.fashion}; ${c.vgg16}`);
+  say();
+  say(
+    row([
+      'probe',
+      'features s',
+      'heads s',
+      'phase 3 s',
+      'AFCC s',
+      'wall s',
+      'peak RSS GiB',
+      'features kept',
+    ]),
+  );
+  say(row(['---', '---', '---', '---', '---', '---', '---', '---']));
+  const line = (name: string, m: Measured | undefined): void => {
+    if (m)
+      say(
+        row([
+          name,
+          s(m.featuresSeconds),
+          s(m.headsSeconds),
+          s(m.phase3Seconds),
+          s(m.afccSeconds),
+          s(m.wallSeconds),
+          gib(m.peakRssBytes),
+          m.featureStore ?? 'memory float16',
+        ]),
+      );
+  };
+  line('VGG-6 Fashion, filterscope', fsVgg6);
+  line('VGG-6 Fashion, PyTorch', ptVgg6);
+  line('VGG-6 Fashion, filterscope, 1 replicate', single);
+  line('VGG-16 procedural, filterscope', fsVgg16);
+  line('VGG-16 procedural, PyTorch', ptVgg16);
+  say();
+  const ratio = (a?: Measured, b?: Measured): string =>
+    a && b ? (a.wallSeconds / b.wallSeconds).toFixed(2) : 'n/a';
+  say(
+    `ratio filterscope/PyTorch: VGG-6 ${ratio(fsVgg6, ptVgg6)}, VGG-16 ${ratio(fsVgg16, ptVgg16)}`,
+  );
+  if (fsVgg16)
+    say(
+      `peak resident set of filterscope's VGG-16 probe: ${gib(fsVgg16.peakRssBytes)} GiB (target < 4 GiB)`,
+    );
+  if (fsVgg6) {
+    say();
+    say('spread over 3 replicates, Fashion-MNIST VGG-6 (filterscope): mean and sample std');
+    say(row(['layer', 'SR(l)', 'SR std (points)', 'layer SNR', 'SNR std / mean', 'PyTorch SR(l)']));
+    say(row(['---', '---', '---', '---', '---', '---']));
+    fsVgg6.layers!.forEach((layer, l) => {
+      const snr = fsVgg6.snr![l];
+      const snrStd = fsVgg6.snrStd![l];
+      say(
+        row([
+          layer,
+          fsVgg6.successRate[l]!.toFixed(4),
+          (100 * fsVgg6.successRateStd[l]!).toFixed(2),
+          snr == null ? 'n/a' : snr.toFixed(3),
+          snr == null || snrStd == null ? 'n/a' : `${((100 * snrStd) / Math.abs(snr)).toFixed(1)}%`,
+          ptVgg6 ? ptVgg6.successRate[l]!.toFixed(4) : 'n/a',
+        ]),
+      );
+    });
+  }
+  if (fsVgg6 && single)
+    say(
+      `replicates' cost: heads ${s(fsVgg6.headsSeconds)} s with 3 per layer vs ${s(single.headsSeconds)} s with 1 (x${(fsVgg6.headsSeconds / single.headsSeconds).toFixed(2)}); whole probe ${s(fsVgg6.wallSeconds)} s vs ${s(single.wallSeconds)} s (x${(fsVgg6.wallSeconds / single.wallSeconds).toFixed(2)})`,
+    );
+  if (fsVgg6 && ptVgg6 && fsVgg16 && ptVgg16) {
+    const ours = fsVgg6.wallSeconds + fsVgg16.wallSeconds;
+    const theirs = ptVgg6.wallSeconds + ptVgg16.wallSeconds;
+    say(`probe wall-time ratio filterscope/PyTorch: ${(ours / theirs).toFixed(2)}`);
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3]!);
   const trainCount = flag('train', 12_000);
@@ -274,91 +376,28 @@ async function main(): Promise<void> {
       options,
     );
 
-    process.stderr.write('probing Fashion-MNIST VGG-6...\n');
-    const fsVgg6 = filterscopeProbe(join(work, 'vgg6'));
-    const ptVgg6 = torchProbe(join(work, 'vgg6'));
-    const single = process.argv.includes('--no-single')
-      ? null
-      : filterscopeProbe(join(work, 'vgg6-single'));
-    process.stderr.write('probing VGG-16...\n');
-    const fsVgg16 = filterscopeProbe(join(work, 'vgg16'));
-    const ptVgg16 = torchProbe(join(work, 'vgg16'));
-
-    const lines: string[] = [];
-    const say = (line = ''): void => {
-      lines.push(line);
+    const context: Context = {
+      epochs,
+      backend: backend.name,
+      fashion: `VGG-6 28x28x1 on Fashion-MNIST, ${fashion.train.count} train / ${fashion.test.count} test (checkpoint: 1 epoch on ${fitExamples} images, ${s(fitSeconds)} s, not counted)`,
+      vgg16: `VGG-16 32x32x3 on ${procedural.train.count} / ${procedural.test.count} procedural images (weights after one training step)`,
     };
-    say(
-      `probe cost: whole probes (features, ${epochs} head epochs x 3 replicates, phase 3, AFCC), filterscope (${backend.name} heads, frozen pass ${fsVgg6.frozenPath}) vs PyTorch ${ptVgg6.torch ?? ''} on the same machine (${process.env.BENCH_NOTE ?? 'CPU shared with other processes'})`,
-    );
-    say(
-      `VGG-6 28x28x1 on Fashion-MNIST, ${fashion.train.count} train / ${fashion.test.count} test (checkpoint: 1 epoch on ${fitExamples} images, ${s(fitSeconds)} s, not counted); VGG-16 32x32x3 on ${procedural.train.count} / ${procedural.test.count} procedural images (weights after one training step)`,
-    );
-    say();
-    say(
-      row([
-        'probe',
-        'features s',
-        'heads s',
-        'phase 3 s',
-        'AFCC s',
-        'wall s',
-        'peak RSS GiB',
-        'features kept',
-      ]),
-    );
-    say(row(['---', '---', '---', '---', '---', '---', '---', '---']));
-    const line = (name: string, m: Measured): void =>
-      say(
-        row([
-          name,
-          s(m.featuresSeconds),
-          s(m.headsSeconds),
-          s(m.phase3Seconds),
-          s(m.afccSeconds),
-          s(m.wallSeconds),
-          gib(m.peakRssBytes),
-          m.featureStore ?? 'memory float16',
-        ]),
+    // Each probe's numbers as soon as it ends (stderr): a run cut short still says what it measured.
+    const results: Results = {};
+    const step = (key: keyof Results, name: string, measure: () => Measured): void => {
+      process.stderr.write(`${name}...\n`);
+      results[key] = measure();
+      process.stderr.write(`${report(results, context).join('\n')}\n`);
+    };
+    step('fsVgg6', 'VGG-6 through filterscope', () => filterscopeProbe(join(work, 'vgg6')));
+    step('ptVgg6', 'VGG-6 through PyTorch', () => torchProbe(join(work, 'vgg6')));
+    step('fsVgg16', 'VGG-16 through filterscope', () => filterscopeProbe(join(work, 'vgg16')));
+    step('ptVgg16', 'VGG-16 through PyTorch', () => torchProbe(join(work, 'vgg16')));
+    if (!process.argv.includes('--no-single'))
+      step('single', 'VGG-6 through filterscope, 1 replicate', () =>
+        filterscopeProbe(join(work, 'vgg6-single')),
       );
-    line('VGG-6 Fashion, filterscope', fsVgg6);
-    line('VGG-6 Fashion, PyTorch', ptVgg6);
-    line('VGG-16 procedural, filterscope', fsVgg16);
-    line('VGG-16 procedural, PyTorch', ptVgg16);
-    say();
-    say(
-      `ratio filterscope/PyTorch: VGG-6 ${(fsVgg6.wallSeconds / ptVgg6.wallSeconds).toFixed(2)}, VGG-16 ${(fsVgg16.wallSeconds / ptVgg16.wallSeconds).toFixed(2)}`,
-    );
-    say(
-      `peak resident set of filterscope's VGG-16 probe: ${gib(fsVgg16.peakRssBytes)} GiB (target < 4 GiB)`,
-    );
-    say();
-    say('spread over 3 replicates, Fashion-MNIST VGG-6 (filterscope): mean +- sample std');
-    say(row(['layer', 'SR(l)', 'SR std (points)', 'layer SNR', 'SNR std / mean', 'PyTorch SR(l)']));
-    say(row(['---', '---', '---', '---', '---', '---']));
-    fsVgg6.layers!.forEach((layer, l) => {
-      const snr = fsVgg6.snr![l];
-      const snrStd = fsVgg6.snrStd![l];
-      say(
-        row([
-          layer,
-          fsVgg6.successRate[l]!.toFixed(4),
-          (100 * fsVgg6.successRateStd[l]!).toFixed(2),
-          snr == null ? 'n/a' : snr.toFixed(3),
-          snr == null || snrStd == null ? 'n/a' : `${((100 * snrStd) / Math.abs(snr)).toFixed(1)}%`,
-          ptVgg6.successRate[l]!.toFixed(4),
-        ]),
-      );
-    });
-    if (single) {
-      say(
-        `replicates' cost: heads ${s(fsVgg6.headsSeconds)} s with 3 per layer vs ${s(single.headsSeconds)} s with 1 (x${(fsVgg6.headsSeconds / single.headsSeconds).toFixed(2)}); whole probe ${s(fsVgg6.wallSeconds)} s vs ${s(single.wallSeconds)} s (x${(fsVgg6.wallSeconds / single.wallSeconds).toFixed(2)})`,
-      );
-    }
-    const ours = fsVgg6.wallSeconds + fsVgg16.wallSeconds;
-    const theirs = ptVgg6.wallSeconds + ptVgg16.wallSeconds;
-    say(`probe wall-time ratio filterscope/PyTorch: ${(ours / theirs).toFixed(2)}`);
-    console.log(lines.join('\n'));
+    console.log(report(results, context).join('\n'));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
