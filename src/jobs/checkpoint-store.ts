@@ -3,7 +3,7 @@ import type { Db, Store } from '../store/db.js';
 import { checkpointChunks, checkpoints } from '../store/schema/index.js';
 
 /** Rows of at most this many bytes: each write is short, so the event loop is never held long. */
-export const CHUNK_BYTES = 1 << 19;
+export const CHUNK_BYTES = 1 << 17;
 
 /**
  * Writes a checkpoint's bytes as chunks, one statement each, yielding to the event loop in
