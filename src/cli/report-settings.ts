@@ -69,8 +69,9 @@ export function dataTable(data: ReportData): string {
   const { run, probe, dataset } = data;
   const options = run.datasetOptions ?? {};
   const hp = run.hyperparameters;
-  const trainSize = dataset?.trainSize ?? (options.trainSize as number | undefined) ?? null;
-  const testSize = dataset?.testSize ?? (options.testSize as number | undefined) ?? null;
+  // A procedural run's own sizes come first: the server's listing has the dataset's defaults.
+  const trainSize = (options.trainSize as number | undefined) ?? dataset?.trainSize ?? null;
+  const testSize = (options.testSize as number | undefined) ?? dataset?.testSize ?? null;
   const optionRows = namedRows(options, DATASET_OPTION_NAMES);
   const rows: Cell[][] = [
     ['Dataset', run.dataset],

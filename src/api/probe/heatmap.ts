@@ -53,7 +53,7 @@ function sizes(C: number): { cell: number; font: number } {
   if (C <= 12) return { cell: 36, font: 14 };
   if (C <= 24) return { cell: 26, font: 13 };
   if (C <= 50) return { cell: 16, font: 11 };
-  return { cell: 10, font: 8 };
+  return { cell: 12, font: 9 };
 }
 
 function layoutOf(C: number, labels: readonly string[], minWidth: number, extra: number): Layout {

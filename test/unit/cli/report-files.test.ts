@@ -308,15 +308,23 @@ describe('the report folder', () => {
       run: {
         ...data.run,
         dataset: 'procedural',
-        datasetOptions: { imageSize: 16, labels: 4, seed: 7 },
+        datasetOptions: { imageSize: 16, labels: 4, seed: 7, trainSize: 3000 },
+        trainExamples: 3000,
       },
-      probe: { ...data.probe, options: { ...data.probe.options, newKnob: 5 } },
-      dataset: null,
+      probe: {
+        ...data.probe,
+        options: { ...data.probe.options, newKnob: 5, maxTrainExamples: null },
+      },
+      // The server lists the procedural dataset with its default sizes.
+      dataset: { ...data.dataset!, name: 'procedural', location: null, trainSize: 10000 },
     });
     const readme = read('README.md');
     expect(readme).toContain(
-      '| Dataset options | Image size (pixels): 16; Labels: 4; Generator seed: 7 |',
+      '| Dataset options | Image size (pixels): 16; Labels: 4; Train images generated: 3000; Generator seed: 7 |',
     );
+    expect(readme).toContain('| Phase 1 trained on | all 3000 train images |');
+    expect(readme).toContain('| Phase 2 heads trained on | all 3000 train images |');
+    expect(readme).toContain('| Files | generated (procedural) |');
     expect(readme).toContain('| newKnob | 5 |');
   });
 
