@@ -576,6 +576,38 @@ describe('the dashboard', () => {
     ).toEqual(expected.filter((f) => !f.silent).map((f) => f.id));
   });
 
+  it("pages through a layer's filters as the API's cursors do", async () => {
+    const layerName = decodeURIComponent(
+      new URL(page.url()).hash.split('/layers/')[1]!.split('?')[0]!,
+    );
+    const api = await t.gql<{
+      probe: { layers: { layerName: string; filters: { nodes: { id: string }[] } }[] };
+    }>(
+      `query($p: ID!) { probe(id: $p) { layers { layerName filters(orderBy: SNR_DESC, first: 200) { nodes { id } } } } }`,
+      { p: probeId },
+    );
+    const ids = api
+      .data!.probe.layers.find((l) => l.layerName === layerName)!
+      .filters.nodes.map((f) => f.id);
+    await page.goto(
+      `${originOf(t)}/#/probes/${encodeURIComponent(probeId)}/layers/${encodeURIComponent(layerName)}?pageSize=5`,
+    );
+    const shown = () =>
+      page.$$eval(testid('filter-card'), (els) =>
+        els.map((el) => el.getAttribute('data-filter-id')),
+      );
+    await page.waitForSelector(
+      `${testid('page-number')}:has-text("page 1 of ${Math.ceil(ids.length / 5)}")`,
+    );
+    expect(await shown()).toEqual(ids.slice(0, 5));
+    await page.click(testid('page-next'));
+    await page.waitForSelector(`${testid('page-number')}:has-text("page 2 of")`);
+    expect(await shown()).toEqual(ids.slice(5, 10));
+    await page.click(testid('page-prev'));
+    await page.waitForSelector(`${testid('page-number')}:has-text("page 1 of")`);
+    expect(await shown()).toEqual(ids.slice(0, 5));
+  });
+
   it('never shows infinity where the API says null: filters without noise or without marks say so', async () => {
     const layerName = decodeURIComponent(
       new URL(page.url()).hash.split('/layers/')[1]!.split('?')[0]!,

@@ -233,3 +233,47 @@ describe('naming, finding and reading runs', () => {
     expect(bad.errors?.[0]?.message).toContain(name);
   });
 });
+
+describe('updateRun on a server with API keys', () => {
+  const READ = 'read-key-0123456789ab';
+  const WRITE = 'write-key-0123456789a';
+  let keyed: TestServer;
+  beforeAll(async () => {
+    keyed = await startTestServer('pglite', {
+      FILTERSCOPE_API_KEYS: `viewer=${READ}:read,editor=${WRITE}:write`,
+    });
+  });
+  afterAll(async () => {
+    await keyed?.stop();
+  });
+
+  it('refuses a read key (FORBIDDEN, nothing changed) and takes a write key', async () => {
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+    const arch = await keyed.gql<{ createArchitecture: { id: string } }>(
+      `mutation { createArchitecture(input: { name: "keyed-vgg", inputShape: [16, 16, 3], labels: 4, blocks: [
+        { kind: CONV, filters: 4 }, { kind: MAX_POOL }] }) { id } }`,
+      {},
+      as(WRITE),
+    );
+    const run = await keyed.gql<{ startTraining: { id: string } }>(
+      `mutation($a: ID!) { startTraining(input: { architectureId: $a, dataset: "procedural",
+        datasetOptions: { imageSize: 16, labels: 4, trainSize: 64, testSize: 32 },
+        hyperparameters: { epochs: 1 }, name: "before" }) { id } }`,
+      { a: arch.data!.createArchitecture.id },
+      as(WRITE),
+    );
+    const id = run.data!.startTraining.id;
+    const UPDATE = `mutation($id: ID!) { updateRun(id: $id, input: { name: "after" }) { name } }`;
+    const refused = await keyed.gql(UPDATE, { id }, as(READ));
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const read = await keyed.gql<{ run: { name: string } }>(
+      `query($id: ID!) { run(id: $id) { name } }`,
+      { id },
+      as(READ),
+    );
+    expect(read.data!.run.name).toBe('before');
+    const taken = await keyed.gql<{ updateRun: { name: string } }>(UPDATE, { id }, as(WRITE));
+    expect(taken.errors).toBeUndefined();
+    expect(taken.data!.updateRun.name).toBe('after');
+  });
+});

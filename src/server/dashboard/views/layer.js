@@ -2,7 +2,7 @@
 // first and silent filters last (or hidden), on one colour scale for the layer (or the API's
 // heatmap per filter), in pages, searchable by a label in the filters' clusters.
 
-import { gql, serverDefaults, subscribeEvents } from '../api.js';
+import { download, gql, serverDefaults, subscribeEvents } from '../api.js';
 import {
   crumbs,
   debounce,
@@ -119,6 +119,34 @@ function card(filter, rank, shared) {
   );
 }
 
+/** The probe's filter exports (every layer), downloaded with the stored key. */
+function exportLinks(probeId, onError) {
+  const link = (file, label) =>
+    h(
+      'a',
+      {
+        href: `/export/probes/${encodeURIComponent(probeId)}/${file}`,
+        'data-testid': `download-${file.replace('.', '-')}`,
+        onclick: (event) => {
+          event.preventDefault();
+          download(`/export/probes/${encodeURIComponent(probeId)}/${file}`, `probe-${file}`).catch(
+            onError,
+          );
+        },
+      },
+      label,
+    );
+  return h(
+    'p',
+    { class: 'muted' },
+    'Download every probed layer’s filters: ',
+    link('filters.csv', 'metrics (CSV)'),
+    ', ',
+    link('filters.json', 'with their matrices (JSON)'),
+    '.',
+  );
+}
+
 /** The grid's toggles: colour scale, silent filters, a label to search the clusters for. */
 function gridControls(state, names, onChange) {
   const scale = h(
@@ -215,6 +243,7 @@ export async function layerView(ctx, probeId, layerName) {
       'Each heatmap is a filter’s correlation matrix: input labels (rows) against the output fields averaged over each label’s test images (columns); red above 0, blue below. Silent filters (too weak to count in the layer’s aggregates) are greyed out and come last.',
     ),
     optionsForm(options, href('probes', probeId, 'layers', layerName)),
+    exportLinks(probeId, (error) => errors.replaceChildren(errorBox(error))),
     controls,
     key,
     errors,
@@ -223,7 +252,12 @@ export async function layerView(ctx, probeId, layerName) {
     summary,
   );
 
-  const first = pageSize(probe.run.architecture.labels);
+  // `?pageSize=N` (1-200) overrides the size picked from the label count.
+  const asked = Number(ctx.query.get('pageSize'));
+  const first =
+    Number.isInteger(asked) && asked >= 1 && asked <= 200
+      ? asked
+      : pageSize(probe.run.architecture.labels);
   let generation = 0;
   async function load() {
     const mine = ++generation;
