@@ -10,7 +10,7 @@ import { metricOptions, optionsForm } from './layer-options.js';
 
 const LAYERS = `query ProbeLayers($id: ID!) {
   probe(id: $id) {
-    id status run { id dataset architecture { name labels } }
+    id status run { id name dataset architecture { name labels } }
     layers { id layerName complete successRate snr meanNoise meanClusterSize meanClustersPerFilter silentFilters layer { filters } }
   }
 }`;

@@ -23,7 +23,7 @@ import {
 const PROBE = `query Probe($id: ID!) {
   probe(id: $id) {
     id status createdAt startedAt finishedAt backend device error forwardCalls options layerNames
-    run { id dataset finalTestSR architecture { name } }
+    run { id name dataset finalTestSR architecture { name } }
     layers {
       id layerName complete successRate meanClusterSize meanClustersPerFilter clusteredFraction
       meanNoise snr silentFilters probePointShape
