@@ -63,7 +63,9 @@ export function drawProgress(progress, state, final) {
       ? h(
           'p',
           { 'data-testid': 'throughput' },
-          `${step.imagesPerSecond ? `${num(step.imagesPerSecond, 3)} images/s` : 'measuring images/s'}, about ${seconds(eta(state))} left`,
+          step.imagesPerSecond
+            ? `${num(step.imagesPerSecond, 3)} images/s, about ${seconds(eta(state))} left`
+            : 'measuring images/s…',
         )
       : null,
   );
