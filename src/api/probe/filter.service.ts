@@ -18,9 +18,10 @@ import {
   type FilterResultRow,
 } from '../../store/schema/index.js';
 import type { DatasetService } from '../dataset/dataset.service.js';
-import { badInput, checkRange, notFound, shorten } from '../errors.js';
+import { badInput, checkRange, notFound } from '../errors.js';
 import { toConnection, toPage, type ConnectionShape } from '../relay/connection.js';
 import { decodeIntId, toGlobalId } from '../relay/global-id.js';
+import { labelIndex } from './filter-label.js';
 import { Cluster, CorrelationMatrix, FilterResult } from './filter.type.js';
 import { FilterOrder, Probe, type LayerProbe } from './probe.type.js';
 
@@ -85,23 +86,6 @@ function checkParams(query: Partial<FilterParams>): FilterParams {
     );
   checkRange('minScale', minScale, { min: 0, max: 1 });
   return { threshold, minScale, normalization };
-}
-
-/**
- * The index of a label named `text` (its name in any case, or its index); BAD_USER_INPUT naming
- * `clusterLabel` and listing the names otherwise.
- */
-function labelIndex(text: string, names: readonly string[]): number {
-  const wanted = text.trim().toLowerCase();
-  const byName = names.findIndex((name) => name.toLowerCase() === wanted);
-  if (byName >= 0) return byName;
-  const index = /^[0-9]{1,5}$/.test(wanted) ? Number(wanted) : NaN;
-  if (index < names.length) return index;
-  throw badInput(
-    'clusterLabel',
-    text,
-    `is neither a label name nor an index of this dataset (0-${names.length - 1}: ${shorten(names.join(', '))})`,
-  );
 }
 
 /** Filter results (phase 3): pages, exports, the live stream, and one filter by id. */

@@ -118,6 +118,10 @@ export function crumbs(...parts) {
   return h('p', { class: 'crumbs' }, ...items.flatMap((p, i) => (i === 0 ? [p] : [' / ', p])));
 }
 
-/** A link to a run, named by its architecture and dataset. */
+/** A link to a run: its name when it has one, else its architecture and dataset. */
 export const runLink = (run, props = {}) =>
-  h('a', { href: href('runs', run.id), ...props }, `${run.architecture.name} on ${run.dataset}`);
+  h(
+    'a',
+    { href: href('runs', run.id), ...props },
+    run.name || `${run.architecture.name} on ${run.dataset}`,
+  );

@@ -128,57 +128,7 @@ export function layerChart({
           'stroke-width': 2,
         }),
       );
-    for (const p of shown) {
-      const std = p.std ?? 0;
-      if (std > 0)
-        group.append(
-          s('line', {
-            class: 'error-bar',
-            x1: x(p.x),
-            x2: x(p.x),
-            y1: y(p.value - std),
-            y2: y(p.value + std),
-            stroke: line.color,
-          }),
-          s('line', {
-            class: 'error-bar',
-            x1: x(p.x) - 4,
-            x2: x(p.x) + 4,
-            y1: y(p.value - std),
-            y2: y(p.value - std),
-            stroke: line.color,
-          }),
-          s('line', {
-            class: 'error-bar',
-            x1: x(p.x) - 4,
-            x2: x(p.x) + 4,
-            y1: y(p.value + std),
-            y2: y(p.value + std),
-            stroke: line.color,
-          }),
-        );
-      group.append(
-        s(
-          'circle',
-          {
-            class: 'point',
-            cx: x(p.x),
-            cy: y(p.value),
-            r: 4,
-            fill: line.color,
-            'data-layer': p.layer,
-            'data-x': p.x,
-            'data-value': p.value,
-            'data-std': p.std ?? '',
-          },
-          s(
-            'title',
-            null,
-            `${line.name}, ${p.layer}: ${quantity} ${fmt(p.value)}${p.std ? ` ± ${fmt(p.std)}` : ''}`,
-          ),
-        ),
-      );
-    }
+    for (const p of shown) group.append(...pointMarks(p, line, { x, y, fmt, quantity }));
     // Legend: one row per series under the title, left to right.
     const lx = MARGIN.left + 8 + (i % 3) * Math.floor(plotW / 3);
     const ly = MARGIN.top + 12 + Math.floor(i / 3) * 16;
@@ -189,4 +139,36 @@ export function layerChart({
     svg.append(group);
   });
   return svg;
+}
+
+/** A point's circle (its numbers in data attributes) and its error bar when `std` > 0. */
+function pointMarks(p, line, { x, y, fmt, quantity }) {
+  const std = p.std ?? 0;
+  const bar = (x1, x2, y1, y2) =>
+    s('line', { class: 'error-bar', x1, x2, y1, y2, stroke: line.color });
+  const [cx, lo, hi] = [x(p.x), y(p.value - std), y(p.value + std)];
+  return [
+    ...(std > 0
+      ? [bar(cx, cx, lo, hi), bar(cx - 4, cx + 4, lo, lo), bar(cx - 4, cx + 4, hi, hi)]
+      : []),
+    s(
+      'circle',
+      {
+        class: 'point',
+        cx,
+        cy: y(p.value),
+        r: 4,
+        fill: line.color,
+        'data-layer': p.layer,
+        'data-x': p.x,
+        'data-value': p.value,
+        'data-std': p.std ?? '',
+      },
+      s(
+        'title',
+        null,
+        `${line.name}, ${p.layer}: ${quantity} ${fmt(p.value)}${p.std ? ` ± ${fmt(p.std)}` : ''}`,
+      ),
+    ),
+  ];
 }

@@ -47,7 +47,7 @@ const FILTER = `query Filter($id: ID!) {
       id index snr signal noise noiseFree silent scale preference preferredLabel ablation
       clusters { labels names }
       correlation { svg labels size rows }
-      layer { id layerName successRate layer { filters } probe { id run { id dataset architecture { name } } } }
+      layer { id layerName successRate layer { filters } probe { id run { id name dataset architecture { name } } } }
     }
   }
 }`;

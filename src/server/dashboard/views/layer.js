@@ -2,26 +2,15 @@
 // first and silent filters last (or hidden), on one colour scale for the layer (or the API's
 // heatmap per filter), in pages, searchable by a label in the filters' clusters.
 
-import { download, gql, serverDefaults, subscribeEvents } from '../api.js';
-import {
-  crumbs,
-  debounce,
-  errorBox,
-  facts,
-  h,
-  href,
-  num,
-  pct,
-  replace,
-  runLink,
-  snrText,
-} from '../dom.js';
-import { heatmapThumb, layerMax, maxAbs, scaleLegend } from '../heatmap-thumb.js';
+import { gql, serverDefaults, subscribeEvents } from '../api.js';
+import { crumbs, debounce, errorBox, facts, h, href, num, pct, replace, runLink } from '../dom.js';
+import { layerMax, scaleLegend } from '../heatmap-thumb.js';
+import { card, exportLinks, gridControls } from './layer-cards.js';
 import { metricOptions, optionsForm } from './layer-options.js';
 
 const LAYERS = `query ProbeLayers($id: ID!) {
   probe(id: $id) {
-    id status run { id dataset architecture { name labels } }
+    id status run { id name dataset architecture { name labels } }
     layers { id layerName complete successRate snr meanNoise meanClusterSize meanClustersPerFilter silentFilters layer { filters } }
   }
 }`;
@@ -50,143 +39,6 @@ const pageSize = (labels) => (labels <= 20 ? 48 : labels <= 50 ? 24 : 8);
 /** The offset cursor of position `n` (the API's `cursor:<n>`, base64url). */
 const cursorAt = (n) =>
   n > 0 ? btoa(`cursor:${n}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : null;
-
-/** The server's standalone SVG as an image: isolated from the page (its ids, its styles). */
-const svgImage = (svg, alt, scaleMax) =>
-  h('img', {
-    class: 'heatmap',
-    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`,
-    alt,
-    'data-testid': 'heatmap',
-    'data-scale-max': String(scaleMax),
-  });
-
-function card(filter, rank, shared) {
-  const labels = filter.correlation.labels;
-  const clusters = filter.clusters.length
-    ? filter.clusters.map((c) => `{${c.names.join(', ')}}`).join(' ')
-    : 'no cluster';
-  const title = `filter ${filter.index}`;
-  return h(
-    'a',
-    {
-      class: `filter-card${filter.silent ? ' silent' : ''}`,
-      href: href('filters', filter.id),
-      'data-testid': 'filter-card',
-      'data-filter-id': filter.id,
-      'data-index': filter.index,
-      'data-snr': filter.snr === null ? '' : String(filter.snr),
-      'data-silent': String(filter.silent),
-      title: filter.silent
-        ? `${title} is silent (scale ${num(filter.scale)} below minScale)`
-        : title,
-    },
-    h(
-      'div',
-      { class: 'filter-card-head' },
-      h('span', { class: 'rank' }, `#${rank}`),
-      h('strong', null, title),
-      filter.silent
-        ? h('span', { class: 'badge status-silent', 'data-testid': 'silent-badge' }, 'silent')
-        : null,
-    ),
-    shared === null
-      ? svgImage(
-          filter.correlation.svg,
-          `correlation matrix of ${title}`,
-          maxAbs(filter.correlation.rows),
-        )
-      : heatmapThumb(filter.correlation.rows, labels, shared, `correlation matrix of ${title}`),
-    h(
-      'div',
-      { class: 'filter-card-metrics' },
-      h(
-        'span',
-        null,
-        'SNR ',
-        h('strong', { 'data-testid': 'card-snr' }, snrText(filter)),
-        ' · ablation ',
-        h('strong', { 'data-testid': 'card-ablation' }, `${num(filter.ablation * 100, 3)} pts`),
-      ),
-      h(
-        'span',
-        null,
-        `signal ${filter.signal}, noise ${filter.noise}, scale ${num(filter.scale, 2)}`,
-      ),
-      h('span', null, `prefers ${labels[filter.preferredLabel] ?? filter.preferredLabel}`),
-      h('span', { class: 'clusters' }, clusters),
-    ),
-  );
-}
-
-/** The probe's filter exports (every layer), downloaded with the stored key. */
-function exportLinks(probeId, onError) {
-  const link = (file, label) =>
-    h(
-      'a',
-      {
-        href: `/export/probes/${encodeURIComponent(probeId)}/${file}`,
-        'data-testid': `download-${file.replace('.', '-')}`,
-        onclick: (event) => {
-          event.preventDefault();
-          download(`/export/probes/${encodeURIComponent(probeId)}/${file}`, `probe-${file}`).catch(
-            onError,
-          );
-        },
-      },
-      label,
-    );
-  return h(
-    'p',
-    { class: 'muted' },
-    'Download every probed layer’s filters: ',
-    link('filters.csv', 'metrics (CSV)'),
-    ', ',
-    link('filters.json', 'with their matrices (JSON)'),
-    '.',
-  );
-}
-
-/** The grid's toggles: colour scale, silent filters, a label to search the clusters for. */
-function gridControls(state, names, onChange) {
-  const scale = h(
-    'select',
-    {
-      'data-testid': 'scale-mode',
-      onchange: () => ((state.shared = scale.value === 'shared'), onChange()),
-    },
-    h(
-      'option',
-      { value: 'shared', selected: state.shared },
-      'one colour scale for the layer (raw values)',
-    ),
-    h('option', { value: 'filter', selected: !state.shared }, 'per filter (the API’s heatmap)'),
-  );
-  const hide = h('input', {
-    type: 'checkbox',
-    checked: state.hideSilent,
-    'data-testid': 'hide-silent',
-    onchange: () => ((state.hideSilent = hide.checked), onChange()),
-  });
-  const label = h(
-    'select',
-    {
-      'data-testid': 'label-search',
-      onchange: () => ((state.label = label.value || null), onChange()),
-    },
-    h('option', { value: '' }, 'any label'),
-    names.map((name, i) =>
-      h('option', { value: name, selected: state.label === name }, `${i} ${name}`),
-    ),
-  );
-  return h(
-    'div',
-    { class: 'curve-controls', 'data-testid': 'grid-controls' },
-    h('label', null, 'Colours: ', scale),
-    h('label', null, hide, ' hide silent filters'),
-    h('label', null, 'Clusters holding ', label),
-  );
-}
 
 export async function layerView(ctx, probeId, layerName) {
   const [{ probe }, defaults] = await Promise.all([gql(LAYERS, { id: probeId }), serverDefaults()]);

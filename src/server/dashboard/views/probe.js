@@ -1,8 +1,8 @@
 // `#/probes/<id>`: SR per probed layer (METHOD.md phase 2) and the layer aggregates (phase 3),
 // kept live by `probeProgress`.
 
-import { download, gql, serverDefaults, subscribeEvents } from '../api.js';
-import { figureHref, pickedProbes, probePick } from '../picks.js';
+import { gql, serverDefaults, subscribeEvents } from '../api.js';
+import { downloads, figureLinks } from './probe-links.js';
 import { barChart } from '../charts.js';
 import {
   badge,
@@ -20,65 +20,10 @@ import {
   when,
 } from '../dom.js';
 
-/** The per-layer figure of this probe, and a tick that adds it to the figure's other probes. */
-function figureLinks(state) {
-  if (state.status !== 'SUCCEEDED') return null;
-  const others = h('a', { 'data-testid': 'figure-link' });
-  const show = () => {
-    others.setAttribute('href', figureHref(pickedProbes));
-    others.textContent = `figure of the ${pickedProbes.size} ticked probes`;
-    others.hidden = pickedProbes.size === 0;
-  };
-  show();
-  return h(
-    'p',
-    { class: 'curve-controls' },
-    h(
-      'a',
-      { href: figureHref([state.id]), 'data-testid': 'figure-this' },
-      'SR and SNR per layer (figure, CSV)',
-    ),
-    h('label', null, probePick(state.id, show), ' add to the figure'),
-    others,
-  );
-}
-
-/** The probe's exports (README, "Exports"), downloaded with the stored key. */
-function downloads(state, errors) {
-  const base = `/export/probes/${encodeURIComponent(state.id)}`;
-  const link = (file, label) =>
-    h(
-      'a',
-      {
-        href: `${base}/${file}`,
-        'data-testid': `download-${file.replace('.', '-')}`,
-        onclick: (event) => {
-          event.preventDefault();
-          download(`${base}/${file}`, `probe-${file}`).catch((error) =>
-            errors.replaceChildren(errorBox(error)),
-          );
-        },
-      },
-      label,
-    );
-  return h(
-    'section',
-    { class: 'card' },
-    h('h2', null, 'Downloads'),
-    h(
-      'ul',
-      { class: 'downloads' },
-      h('li', null, link('layers.csv', 'layers with their aggregates (CSV)')),
-      h('li', null, link('filters.csv', 'every filter’s metrics (CSV)')),
-      h('li', null, link('filters.json', 'every filter with its correlation matrix (JSON)')),
-    ),
-  );
-}
-
 const PROBE = `query Probe($id: ID!) {
   probe(id: $id) {
     id status createdAt startedAt finishedAt backend device error forwardCalls options layerNames
-    run { id dataset finalTestSR architecture { name } }
+    run { id name dataset finalTestSR architecture { name } }
     layers {
       id layerName complete successRate meanClusterSize meanClustersPerFilter clusteredFraction
       meanNoise snr silentFilters probePointShape

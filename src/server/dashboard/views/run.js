@@ -3,18 +3,17 @@
 // `trainingProgress`; its downloads and probes.
 
 import { gql, serverDefaults, subscribeEvents } from '../api.js';
-import { curveChart } from '../curves.js';
 import { curveControls, runColor, seconds } from '../curve-controls.js';
-import { badge, crumbs, errorBox, facts, h, num, pct, replace, when } from '../dom.js';
+import { badge, crumbs, errorBox, facts, h, pct, replace, when } from '../dom.js';
 import {
   datasetText,
   downloadsCard,
   hyperparameterCard,
   importCard,
   probeList,
-  progressBar,
 } from './run-cards.js';
 import { labelsEditor } from './run-edit.js';
+import { drawCharts, drawProgress } from './run-live.js';
 import { runNumber, runTitle } from './runs.js';
 
 export const RUN_FIELDS = `id name tags notes status dataset datasetOptions epoch epochs backend device threads error
@@ -37,15 +36,6 @@ export const PROGRESS = `subscription Progress($runId: ID!, $afterSequence: Int)
 
 /** A STEP event's step number, counted from the run's start as `TrainingRun.steps` counts it. */
 export const stepOf = (step) => (step.epoch - 1) * step.batches + step.batch;
-
-/** Seconds left at `imagesPerSecond`: the epochs not trained yet, less the batches done. */
-function eta(state) {
-  const step = state.step;
-  if (!step?.imagesPerSecond || !state.trainExamples || !state.epochs) return null;
-  const done =
-    (step.epoch - 1) * state.trainExamples + (step.batch / step.batches) * state.trainExamples;
-  return (state.epochs * state.trainExamples - done) / step.imagesPerSecond;
-}
 
 export async function runView(ctx, id) {
   const [{ run }, { final }] = await Promise.all([gql(RUN, { id }), serverDefaults()]);
@@ -118,115 +108,10 @@ export async function runView(ctx, id) {
       );
     },
     progress() {
-      if (state.origin === 'IMPORTED') {
-        const e = state.evaluation;
-        replace(
-          progress,
-          e && !final.has(state.status)
-            ? progressBar(
-                `Measuring the test SR: batch ${e.batch} / ${e.batches}`,
-                e.batch / e.batches,
-                {
-                  'data-testid': 'evaluation-progress',
-                },
-              )
-            : h(
-                'p',
-                { class: 'muted' },
-                state.status === 'SUCCEEDED'
-                  ? `Imported; test SR ${pct(state.finalTestSR)} measured on arrival.`
-                  : `Imported; its test SR is measured on arrival (${state.status.toLowerCase()}).`,
-              ),
-        );
-        return;
-      }
-      const done = state.metrics.size;
-      const step = state.step;
-      const live = step && !final.has(state.status);
-      replace(
-        progress,
-        progressBar(`Epochs: ${done} / ${state.epochs}`, done / state.epochs, {
-          'data-testid': 'run-progress',
-          'data-epoch': done,
-          'data-epochs': state.epochs,
-        }),
-        live
-          ? progressBar(
-              `Epoch ${step.epoch}: batch ${step.batch} / ${step.batches}, loss ${num(step.loss, 4)}`,
-              step.batch / step.batches,
-              {
-                'data-testid': 'batch-progress',
-                'data-batch': step.batch,
-                'data-batches': step.batches,
-              },
-            )
-          : null,
-        live
-          ? h(
-              'p',
-              { 'data-testid': 'throughput' },
-              `${step.imagesPerSecond ? `${num(step.imagesPerSecond, 3)} images/s` : 'measuring images/s'}, about ${seconds(eta(state))} left`,
-            )
-          : null,
-      );
+      drawProgress(progress, state, final);
     },
     charts() {
-      if (state.origin === 'IMPORTED') return;
-      const rows = [...state.metrics.values()].sort((a, b) => a.epoch - b.epoch);
-      const epochSeries = (field, name, dashed) => ({
-        name,
-        color: dashed ? '#d62728' : '#1f77b4',
-        dashed,
-        marks: true,
-        points: rows.map((m) => ({ x: m.epoch, y: m[field] })),
-      });
-      const epochView = { ...view, zoom: view.epochZoom };
-      replace(
-        charts,
-        curveChart({
-          title: 'Training loss per step',
-          testid: 'step-chart',
-          xRange: state.step ? [1, state.epochs * state.step.batches] : undefined,
-          view,
-          onZoom: (zoom) => {
-            view.zoom = zoom;
-            draw.charts();
-          },
-          series: [
-            {
-              name: 'batch loss',
-              key: state.id,
-              color: runColor(state.id),
-              points: [...state.steps.values()].map((s) => ({ x: s.step, y: s.loss })),
-            },
-          ],
-        }),
-        curveChart({
-          title: 'Loss per epoch',
-          testid: 'loss-chart',
-          xRange: [1, state.epochs],
-          xLabel: 'epoch',
-          view: epochView,
-          onZoom: (zoom) => {
-            view.epochZoom = zoom;
-            draw.charts();
-          },
-          series: [epochSeries('trainLoss', 'train', false), epochSeries('testLoss', 'test', true)],
-        }),
-        curveChart({
-          title: 'Success rate per epoch',
-          testid: 'sr-chart',
-          xRange: [1, state.epochs],
-          xLabel: 'epoch',
-          view: { ...epochView, log: false, smoothing: 0 },
-          onZoom: (zoom) => {
-            view.epochZoom = zoom;
-            draw.charts();
-          },
-          yFormat: (v) => `${Math.round(v * 1000) / 10}%`,
-          series: [epochSeries('trainSR', 'train', false), epochSeries('testSR', 'test', true)],
-        }),
-      );
+      drawCharts(charts, state, view, () => draw.charts());
     },
     details() {
       const ended = final.has(state.status);
