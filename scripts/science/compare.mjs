@@ -177,7 +177,8 @@ padded by 1 without bias, batch norm, ReLU), trained in PyTorch for ${torch.sett
 ${torch.settings.train} training images (SGD lr 0.05 cosine, momentum 0.9, weight decay 5e-4, batch 128),
 standardised as filterscope does (mean ${torch.input.mean[0].toFixed(4)}, std ${torch.input.std[0].toFixed(4)}: the population
 statistics of those images, given to the import as its input settings), exported with
-\`torch.onnx.export\` in eval mode with batch norm kept.
+\`torch.onnx.export\` in eval mode with batch norm kept (\`fashion-vgg6.onnx\`; training log:
+\`fashion-vgg6-train.log\`).
 
 ## Test SR of the network (all ${torch.testImages} test images)
 

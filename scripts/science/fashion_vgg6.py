@@ -250,7 +250,7 @@ def main():
     }
     with open(os.path.join(a.out, 'fashion-vgg6-torch.json'), 'w') as f:
         json.dump(result, f, indent=1)
-    print(f'wrote {onnx_path} and fashion-vgg6-torch.json')
+    print(f'wrote {os.path.join(a.out, "fashion-vgg6-torch.json")}')
 
 
 if __name__ == '__main__':
