@@ -682,7 +682,15 @@ describe('the dashboard', () => {
     expect(await page.textContent(testid('filter-noise'))).toBe(String(filter.noise));
     expect(await page.textContent(testid('filter-ablation'))).toMatch(/points$/);
     expect(await page.locator(`${testid('label-names')} li`).count()).toBe(filter.correlation.size);
+    // The normalised view by default: one dot per mark the SNR counts; the raw one on request.
+    const marks = `svg${testid('matrix')} g.marks circle`;
+    expect(await page.locator(marks).count()).toBe(filter.signal + filter.noise);
     await browser.screenshot(page, 'dashboard-filter');
+    await page.check(testid('matrix-raw'));
+    await page.waitForSelector(`${testid('matrix-view')}[data-view="raw"]`);
+    expect(await page.locator(marks).count()).toBe(0);
+    expect(await page.locator(`svg${testid('matrix')} g.cells rect`).count()).toBe(cells);
+    await browser.screenshot(page, 'dashboard-filter-raw');
     // Previous and next in index order.
     const step = filter.index > 0 ? 'filter-prev' : 'filter-next';
     await page.click(testid(step));

@@ -41,12 +41,45 @@ async function neighbours(filter) {
   );
 }
 
+const MATRIX_CAPTIONS = {
+  normalized:
+    'The normalised matrix that the SNR counts: a dot on each mark, an outline around each cluster. Input (true) labels as rows, output fields averaged over each label’s test images as columns.',
+  raw: 'The raw matrix: input (true) labels as rows against the output fields averaged over each label’s test images (columns); blue below 0, red above.',
+};
+
+/** The filter's heatmap, normalised with its marks and clusters, or raw on request. */
+function matrixFigure(correlation) {
+  const views = { normalized: inlineSvg(correlation.svg), raw: inlineSvg(correlation.rawSvg) };
+  const holder = h(
+    'div',
+    { 'data-testid': 'matrix-view', 'data-view': 'normalized' },
+    views.normalized,
+  );
+  const caption = h('figcaption', { class: 'muted' }, MATRIX_CAPTIONS.normalized);
+  const show = (view) => {
+    holder.setAttribute('data-view', view);
+    replace(holder, views[view]);
+    replace(caption, MATRIX_CAPTIONS[view]);
+  };
+  const toggle = h(
+    'label',
+    { class: 'matrix-toggle' },
+    h('input', {
+      type: 'checkbox',
+      'data-testid': 'matrix-raw',
+      onchange: (event) => show(event.target.checked ? 'raw' : 'normalized'),
+    }),
+    ' raw matrix',
+  );
+  return h('figure', { class: 'card matrix-figure' }, toggle, holder, caption);
+}
+
 const FILTER = `query Filter($id: ID!) {
   node(id: $id) {
     ... on FilterResult {
       id index snr signal noise noiseFree silent scale preference preferredLabel ablation
       clusters { labels names }
-      correlation { svg labels size rows }
+      correlation { svg rawSvg: svg(view: RAW) labels size rows }
       layer { id layerName successRate layer { filters } probe { id run { id name dataset architecture { name } } } }
     }
   }
@@ -168,16 +201,7 @@ export async function filterView(ctx, id) {
     h(
       'div',
       { class: 'filter-page' },
-      h(
-        'figure',
-        { class: 'card matrix-figure' },
-        inlineSvg(filter.correlation.svg),
-        h(
-          'figcaption',
-          { class: 'muted' },
-          'Input (true) labels as rows against the output fields averaged over each label’s test images (columns), as the API draws it; blue below 0, red above.',
-        ),
-      ),
+      matrixFigure(filter.correlation),
       h(
         'div',
         null,
