@@ -17,10 +17,11 @@ Through the server's own API: POST /import, then the trainingProgress subscripti
   --name NAME              the new architecture's name (unique)
   --dataset DATASET        the dataset it classifies (see \`datasets\`)
   --dataset-options JSON   the procedural dataset's options, e.g. '{"imageSize":16,"labels":4}'
-  --pixel-scale S          unit ([0,1]), byte ([0,255]) or symmetric ([-1,1]): the input settings
-  --mean a,b,c             per-channel mean after the pixel scale      (give all four, or none:
-  --std a,b,c              per-channel std                              the file's record, else
-  --channel-order O        rgb or bgr                                   the dataset's standardisation)
+  --mean a,b,c             per-channel mean after the pixel scale      (the input settings: mean and
+  --std a,b,c              per-channel std                              std, or none: the file's record,
+  --pixel-scale S          unit ([0,1], default), byte ([0,255]) or     else the dataset's
+                           symmetric ([-1,1])                           standardisation)
+  --channel-order O        rgb (default) or bgr
   --label-mapping i,j,...  for each dataset label, the network output that scores it
   --test N                 measure the test SR on the first N test examples
   --url URL                the server's /graphql (default: an embedded server, as for reproduce)
@@ -95,18 +96,19 @@ function planOf(argv: readonly string[], env: ImportIo['env']): ImportPlan | 'he
         `--dataset-options must be JSON, got ${values['dataset-options']}`,
       );
     }
-  const settings = ['pixel-scale', 'mean', 'std', 'channel-order'] as const;
+  const settings = ['mean', 'std', 'pixel-scale', 'channel-order'] as const;
   const given = settings.filter((flag) => values[flag] !== undefined);
-  if (given.length > 0 && given.length < settings.length)
+  const missing = (['mean', 'std'] as const).filter((flag) => values[flag] === undefined);
+  if (given.length > 0 && missing.length > 0)
     throw new ImportUsageError(
-      `the input settings go together: give --${settings.filter((f) => !given.includes(f)).join(', --')} too`,
+      `the input settings need --mean and --std: give --${missing.join(' and --')} too`,
     );
-  if (given.length === settings.length)
+  if (given.length > 0)
     input.input = {
-      pixelScale: values['pixel-scale'],
       mean: numbers('mean', values.mean!),
       std: numbers('std', values.std!),
-      channelOrder: values['channel-order'],
+      ...(values['pixel-scale'] && { pixelScale: values['pixel-scale'] }),
+      ...(values['channel-order'] && { channelOrder: values['channel-order'] }),
     };
   if (values['label-mapping'])
     input.labelMapping = numbers('label-mapping', values['label-mapping']);

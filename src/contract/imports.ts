@@ -75,13 +75,19 @@ export interface ImportRecord {
   readonly notes?: readonly string[];
 }
 
+/** What `input` means where it leaves a field out: pixels in [0, 1], channels in RGB order. */
+export const INPUT_DEFAULTS = { pixelScale: 'unit', channelOrder: 'rgb' } as const;
+
 const inputSettings: Check = (v, path) => {
-  object({
-    pixelScale: oneOf(PIXEL_SCALES),
-    mean: arrayOf(number(), 1),
-    std: arrayOf(number(0, Infinity, { above: true }), 1),
-    channelOrder: oneOf(CHANNEL_ORDERS),
-  })(v, path);
+  object(
+    {
+      pixelScale: oneOf(PIXEL_SCALES),
+      mean: arrayOf(number(), 1),
+      std: arrayOf(number(0, Infinity, { above: true }), 1),
+      channelOrder: oneOf(CHANNEL_ORDERS),
+    },
+    ['pixelScale', 'channelOrder'],
+  )(v, path);
   const s = v as InputSettings;
   if (s.mean.length !== s.std.length)
     throw new ContractIssue(
@@ -119,5 +125,6 @@ export function checkImportRequest(value: unknown): ImportRequest {
     if (mapping.indexOf(output) !== i)
       throw new ContractIssue(`labelMapping[${i}]`, output, 'is mapped twice');
   });
+  if (given.input) given.input = { ...INPUT_DEFAULTS, ...(given.input as object) };
   return given as unknown as ImportRequest;
 }

@@ -173,6 +173,34 @@ describeFashion('a network trained in PyTorch (ONNX, batch norm kept)', () => {
     expect(imported.finalTestSR).toBeGreaterThan(0.5);
   });
 
+  it('reads input settings that leave out the pixel scale and channel order as unit and rgb', async () => {
+    const answer = await upload(
+      {
+        name: 'torch-fashion-given-stats',
+        dataset: 'fashion-mnist',
+        maxTestExamples: 200,
+        input: { mean: [0.286], std: [0.353] },
+      },
+      { name: 'fashion28-bn.onnx', bytes: file },
+    );
+    expect(answer.errors).toBeUndefined();
+    const id = answer.data!.run.id;
+    await followRun(id);
+    const res = await t.gql<{
+      run: { status: string; imported: { normalizationFrom: string; input: unknown } };
+    }>(
+      `query($id: ID!) { run(id: $id) { status imported { normalizationFrom input { pixelScale mean std channelOrder } } } }`,
+      { id },
+    );
+    expect(res.data!.run).toEqual({
+      status: 'SUCCEEDED',
+      imported: {
+        normalizationFrom: 'SETTINGS',
+        input: { pixelScale: 'UNIT', mean: [0.286], std: [0.353], channelOrder: 'RGB' },
+      },
+    });
+  });
+
   it('is probed like a trained run, and its filters are queried', async () => {
     const started = await t.gql<{ startProbe: { id: string } }>(
       `mutation($id: ID!) { startProbe(input: { runId: $id, maxTrainExamples: 600, maxTestExamples: 300, headEpochs: 2, replicates: 2 }) { id } }`,
@@ -613,5 +641,31 @@ describe('filterscope import', () => {
     expect(err.text()).toMatch(/node: .* \(Tanh\)/);
     expect(err.text()).toMatch(/supported: .*Conv/);
     expect(out.text()).toBe('');
+  });
+
+  it('takes --mean and --std alone (unit pixels, rgb) and asks for them with the other settings', async () => {
+    const out = capture();
+    const err = capture();
+    const given = ['--mean', '0.5', '--std', '0.25', '--name', 'cli-stats', '--url', t.server.url];
+    expect(
+      await importCommand([...args, ...given], { env: {}, stdout: out.stream, stderr: err.stream }),
+    ).toBe(0);
+    const res = await t.gql<{ run: { imported: { input: unknown } } }>(
+      `query($id: ID!) { run(id: $id) { imported { input { pixelScale mean std channelOrder } } } }`,
+      { id: out.text().trim() },
+    );
+    expect(res.data!.run.imported.input).toEqual({
+      pixelScale: 'UNIT',
+      mean: [0.5],
+      std: [0.25],
+      channelOrder: 'RGB',
+    });
+    const refused = capture();
+    const status = await importCommand(
+      [...args, '--pixel-scale', 'byte', '--std', '64', '--name', 'never', '--url', t.server.url],
+      { env: {}, stdout: capture().stream, stderr: refused.stream },
+    );
+    expect(status).toBe(2);
+    expect(refused.text()).toContain('the input settings need --mean and --std: give --mean too');
   });
 });
