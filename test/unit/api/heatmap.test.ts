@@ -2,6 +2,7 @@ import { filterMetrics } from '../../../src/analysis/metrics.js';
 import { divergingColor, renderHeatmap } from '../../../src/api/probe/heatmap.js';
 import { clusterKeys, runsOf } from '../../../src/api/probe/heatmap-parts.js';
 import { escapeXml } from '../../../src/xml.js';
+import { CATALOG } from '../../../src/data/catalog.js';
 
 /** Checks that every tag is closed in order (a small well-formedness test). */
 function balanced(svg: string): boolean {
@@ -36,18 +37,7 @@ const clustersOf = (svg: string): number[][] =>
     m[1]!.split(',').map(Number),
   );
 
-const FASHION = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+const FASHION = [...CATALOG.find((d) => d.name === 'fashion-mnist')!.labelNames];
 
 /** A deep filter as the issue describes it: one bright column (Trouser), clusters {Trouser}, {Coat, Shirt}. */
 function trouserFilter(): Float32Array {

@@ -4,21 +4,11 @@ import { join } from 'node:path';
 import type { FilterRow, LayerDetails, RunDetails } from '../../../src/cli/operations.js';
 import type { ReportData } from '../../../src/cli/report-data.js';
 import { writeReport } from '../../../src/cli/report.js';
+import { CATALOG } from '../../../src/data/catalog.js';
 
 /** writeReport on a report's data as the API gives it: the files, their charts and the README. */
 
-const FASHION = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+const FASHION = [...CATALOG.find((d) => d.name === 'fashion-mnist')!.labelNames];
 const spread = (values: number[]) => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
