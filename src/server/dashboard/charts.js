@@ -19,6 +19,27 @@ export function niceTicks(min, max, count = 5) {
   return ticks;
 }
 
+/**
+ * The x axis's baseline under a plot of `plotWidth` x `plotHeight` at `margin`, and its label
+ * centred `labelY` from the chart's top.
+ */
+export function xAxisBase(margin, plotWidth, plotHeight, label, labelY) {
+  return [
+    s('line', {
+      class: 'axis',
+      x1: margin.left,
+      x2: margin.left + plotWidth,
+      y1: margin.top + plotHeight,
+      y2: margin.top + plotHeight,
+    }),
+    s(
+      'text',
+      { class: 'axis-label', x: margin.left + plotWidth / 2, y: labelY, 'text-anchor': 'middle' },
+      label,
+    ),
+  ];
+}
+
 function frame(width, height, title, testid) {
   return s(
     'svg',
@@ -99,25 +120,7 @@ export function lineChart({
       ),
     );
   }
-  svg.append(
-    s('line', {
-      class: 'axis',
-      x1: MARGIN.left,
-      x2: MARGIN.left + plotWidth,
-      y1: MARGIN.top + plotHeight,
-      y2: MARGIN.top + plotHeight,
-    }),
-    s(
-      'text',
-      {
-        class: 'axis-label',
-        x: MARGIN.left + plotWidth / 2,
-        y: height - 6,
-        'text-anchor': 'middle',
-      },
-      xLabel,
-    ),
-  );
+  svg.append(...xAxisBase(MARGIN, plotWidth, plotHeight, xLabel, height - 6));
 
   series.forEach((line, i) => {
     const color = line.color ?? COLORS[i % COLORS.length];

@@ -3,7 +3,7 @@
 // with the API; the svg carries its scale (data-log, data-zoom).
 
 import { num, s } from './dom.js';
-import { niceTicks } from './charts.js';
+import { niceTicks, xAxisBase } from './charts.js';
 import { interact, MARGIN } from './curve-hover.js';
 
 /**
@@ -129,20 +129,7 @@ export function curveChart({
         num(t, 6),
       ),
     );
-  svg.append(
-    s('line', {
-      class: 'axis',
-      x1: MARGIN.left,
-      x2: MARGIN.left + plotW,
-      y1: MARGIN.top + plotH,
-      y2: MARGIN.top + plotH,
-    }),
-    s(
-      'text',
-      { class: 'axis-label', x: MARGIN.left + plotW / 2, y: height - 6, 'text-anchor': 'middle' },
-      xLabel,
-    ),
-  );
+  svg.append(...xAxisBase(MARGIN, plotW, plotH, xLabel, height - 6));
   const plot = s('g', { 'clip-path': `url(#${clipId})` });
   svg.append(plot);
   const path = (points) =>

@@ -2,7 +2,7 @@
 // whose points carry error bars (the replicates' standard deviation), and optional horizontal
 // lines (the full network's SR). Every point carries its numbers in data attributes.
 
-import { niceTicks } from './charts.js';
+import { niceTicks, xAxisBase } from './charts.js';
 import { num, s } from './dom.js';
 
 const MARGIN = { top: 34, right: 20, bottom: 56, left: 64 };
@@ -67,18 +67,7 @@ export function layerChart({
       ),
     );
   svg.append(
-    s('line', {
-      class: 'axis',
-      x1: MARGIN.left,
-      x2: MARGIN.left + plotW,
-      y1: MARGIN.top + plotH,
-      y2: MARGIN.top + plotH,
-    }),
-    s(
-      'text',
-      { class: 'axis-label', x: MARGIN.left + plotW / 2, y: height - 24, 'text-anchor': 'middle' },
-      'layer depth (probed layer, 1 = first)',
-    ),
+    ...xAxisBase(MARGIN, plotW, plotH, 'layer depth (probed layer, 1 = first)', height - 24),
     s(
       'text',
       {
