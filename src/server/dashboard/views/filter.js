@@ -47,16 +47,24 @@ const MATRIX_CAPTIONS = {
   raw: 'The raw matrix: input (true) labels as rows against the output fields averaged over each label’s test images (columns); blue below 0, red above.',
 };
 
-/** The filter's heatmap, normalised with its marks and clusters, or raw on request. */
-function matrixFigure(correlation) {
-  const views = { normalized: inlineSvg(correlation.svg), raw: inlineSvg(correlation.rawSvg) };
+const RAW_MATRIX = `query RawMatrix($id: ID!) {
+  node(id: $id) { ... on FilterResult { correlation { svg(view: RAW) } } }
+}`;
+
+/** The filter's heatmap, normalised with its marks and clusters; the raw one fetched on request. */
+function matrixFigure(filterId, correlation) {
+  const views = { normalized: inlineSvg(correlation.svg), raw: null };
   const holder = h(
     'div',
     { 'data-testid': 'matrix-view', 'data-view': 'normalized' },
     views.normalized,
   );
   const caption = h('figcaption', { class: 'muted' }, MATRIX_CAPTIONS.normalized);
-  const show = (view) => {
+  const show = async (view) => {
+    if (view === 'raw' && !views.raw) {
+      const { node } = await gql(RAW_MATRIX, { id: filterId });
+      views.raw = inlineSvg(node.correlation.svg);
+    }
     holder.setAttribute('data-view', view);
     replace(holder, views[view]);
     replace(caption, MATRIX_CAPTIONS[view]);
@@ -79,7 +87,7 @@ const FILTER = `query Filter($id: ID!) {
     ... on FilterResult {
       id index snr signal noise noiseFree silent scale preference preferredLabel ablation
       clusters { labels names }
-      correlation { svg rawSvg: svg(view: RAW) labels size rows }
+      correlation { svg labels size rows }
       layer { id layerName successRate layer { filters } probe { id run { id name dataset architecture { name } } } }
     }
   }
@@ -201,7 +209,7 @@ export async function filterView(ctx, id) {
     h(
       'div',
       { class: 'filter-page' },
-      matrixFigure(filter.correlation),
+      matrixFigure(filter.id, filter.correlation),
       h(
         'div',
         null,
